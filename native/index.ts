@@ -1,0 +1,86 @@
+// The typed API over the native addon: privileged system calls the daemon cannot make from Node.
+// Loading is the only logic here; every function is the raw binding with friendlier types.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { NativeBinding, NativeErrorShape, RawExitStatus, RawSpawnOptions } from './native';
+
+export type SpawnOptions = RawSpawnOptions;
+export type ExitStatus = RawExitStatus;
+/** An Error in Node's shape: code ('EPERM'), errno (negative), syscall ('mount', 'chroot', ...), path? */
+export type NativeError = NativeErrorShape;
+export type BindOptions = { recursive?: boolean; readonly?: boolean };
+export type UmountOptions = { detach?: boolean };
+
+// native/index.ts runs from native/ (tsx) and, compiled, from dist/native/.
+const candidates = [
+  path.join(__dirname, 'build/Release/sockpit_native.node'),
+  path.join(__dirname, '../../native/build/Release/sockpit_native.node'),
+];
+
+function load(): NativeBinding {
+  const found = candidates.find((file) => fs.existsSync(file));
+  if (found === undefined) {
+    throw new Error(`sockpit native addon not built (run npm run build:native); looked in ${candidates.join(', ')}`);
+  }
+  return require(found) as NativeBinding;
+}
+
+const binding = load();
+
+/** Bind source onto target; readonly also sets nosuid,nodev (recursively with mount_setattr when recursive). */
+export function bindMount(source: string, target: string, options: BindOptions = {}): void {
+  binding.bindMount(source, target, options);
+}
+
+/** umount2(target, UMOUNT_NOFOLLOW | (detach ? MNT_DETACH : 0)). */
+export function umount(target: string, options: UmountOptions = {}): void {
+  binding.umount(target, options);
+}
+
+/** A nosuid,nodev tmpfs with the given mount data, e.g. 'size=16m,mode=1777'. */
+export function mountTmpfs(target: string, options: string): void {
+  binding.mountTmpfs(target, options);
+}
+
+/** Starts a process into a sandbox; returns once it has exec'd. The caller owns pidfd (watchExit, then close). */
+export function spawn(options: SpawnOptions): { pid: number; pidfd: number } {
+  return binding.spawn(options);
+}
+
+/** Calls back once, when the process behind pidfd exits (it is reaped then). Keeps the event loop alive meanwhile. */
+export function watchExit(pidfd: number, callback: (status: ExitStatus, error?: NativeError) => void): void {
+  binding.watchExit(pidfd, callback);
+}
+
+/** Waits for the exit of the process behind pidfd. */
+export function waitExit(pidfd: number): Promise<ExitStatus> {
+  return new Promise((resolve, reject) => watchExit(pidfd, (status, error) => (error ? reject(error) : resolve(status))));
+}
+
+/** Sends a signal (number or name like 'SIGKILL'); false when the process is gone already. */
+export function pidfdKill(pidfd: number, signal: number | NodeJS.Signals): boolean {
+  const number = typeof signal === 'number' ? signal : os.constants.signals[signal];
+  if (number === undefined) throw new TypeError(`pidfdKill(pidfd, signal): unknown signal ${String(signal)}`);
+  return binding.pidfdKill(pidfd, number);
+}
+
+/** AF_UNIX stream socket pair, both ends close-on-exec. */
+export function socketpair(): [number, number] {
+  return binding.socketpair();
+}
+
+/** [read, write], both close-on-exec. */
+export function pipe(): [number, number] {
+  return binding.pipe();
+}
+
+/** sendmsg with SCM_RIGHTS; never blocks (EAGAIN is thrown). Returns the bytes sent. */
+export function sendFds(sockfd: number, data: Buffer, fds: number[]): number {
+  return binding.sendFds(sockfd, data, fds);
+}
+
+/** recvmsg of up to maxBytes and maxFds (close-on-exec); never blocks (EAGAIN is thrown). Empty data = EOF. */
+export function recvFds(sockfd: number, maxBytes: number, maxFds: number): { data: Buffer; fds: number[] } {
+  return binding.recvFds(sockfd, maxBytes, maxFds);
+}

@@ -1,0 +1,68 @@
+// The raw binding of build/Release/sockpit_native.node, exactly as src/binding.cc registers it.
+// Every failed system call throws a NativeErrorShape; every bad argument throws a TypeError with a usage line.
+
+export interface NativeErrorShape extends Error {
+  /** errno name, e.g. 'EPERM' */
+  code: string;
+  /** negative errno, like Node's system errors */
+  errno: number;
+  /** the failed system call or spawn step: 'mount', 'chroot', 'execve', 'cgroup.procs', ... */
+  syscall: string;
+  /** the path (or object) the call acted on, when there is one */
+  path?: string;
+}
+
+export interface RawBindOptions {
+  recursive?: boolean;
+  readonly?: boolean;
+}
+
+export interface RawUmountOptions {
+  detach?: boolean;
+}
+
+export type RawNamespace = 'pid' | 'uts' | 'ipc';
+
+export interface RawRlimits {
+  nofile?: number;
+  nproc?: number;
+  core?: number;
+  fsize?: number;
+  stack?: number;
+}
+
+export interface RawSpawnOptions {
+  file: string;
+  argv: string[];
+  env: string[];
+  root: string;
+  cwd: string;
+  uid: number;
+  gid: number;
+  cgroupProcsFds: number[];
+  fds: number[];
+  namespaces: RawNamespace[];
+  hostname?: string;
+  rlimits?: RawRlimits;
+  dieWithParent?: boolean;
+}
+
+export interface RawExitStatus {
+  pid: number;
+  code: number | null;
+  signal: string | null;
+}
+
+export interface NativeBinding {
+  bindMount(source: string, target: string, options?: RawBindOptions): void;
+  umount(target: string, options?: RawUmountOptions): void;
+  mountTmpfs(target: string, options: string): void;
+  spawn(options: RawSpawnOptions): { pid: number; pidfd: number };
+  /** error is set only when waitid failed (then code and signal are null) */
+  watchExit(pidfd: number, callback: (status: RawExitStatus, error?: NativeErrorShape) => void): void;
+  pidfdKill(pidfd: number, signal: number): boolean;
+  socketpair(): [number, number];
+  pipe(): [number, number];
+  sendFds(sockfd: number, data: Buffer, fds: number[]): number;
+  recvFds(sockfd: number, maxBytes: number, maxFds: number): { data: Buffer; fds: number[] };
+}

@@ -1,0 +1,30 @@
+// Registers the exports of sockpit_native; every export lives in the file of its concern.
+#include <napi.h>
+
+#include "fdpass.h"
+#include "mount.h"
+#include "pidfd.h"
+#include "spawn.h"
+
+namespace sockpit {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("bindMount", Napi::Function::New(env, BindMount, "bindMount"));
+  exports.Set("umount", Napi::Function::New(env, Umount, "umount"));
+  exports.Set("mountTmpfs", Napi::Function::New(env, MountTmpfs, "mountTmpfs"));
+  exports.Set("spawn", Napi::Function::New(env, Spawn, "spawn"));
+  exports.Set("watchExit", Napi::Function::New(env, WatchExit, "watchExit"));
+  exports.Set("pidfdKill", Napi::Function::New(env, PidfdKill, "pidfdKill"));
+  exports.Set("socketpair", Napi::Function::New(env, Socketpair, "socketpair"));
+  exports.Set("pipe", Napi::Function::New(env, Pipe, "pipe"));
+  exports.Set("sendFds", Napi::Function::New(env, SendFds, "sendFds"));
+  exports.Set("recvFds", Napi::Function::New(env, RecvFds, "recvFds"));
+  return exports;
+}
+
+}  // namespace sockpit
+
+// The macro pastes its argument into an identifier, so it needs an unqualified name.
+static Napi::Object InitSockpit(Napi::Env env, Napi::Object exports) { return sockpit::Init(env, exports); }
+
+NODE_API_MODULE(sockpit_native, InitSockpit)

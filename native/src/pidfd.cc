@@ -1,0 +1,158 @@
+// Exit notification and signals through pidfds: no SIGCHLD handler, no pid reuse races.
+#include "pidfd.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include <fstream>
+#include <string>
+
+#include "args.h"
+#include "errors.h"
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+namespace sockpit {
+namespace {
+
+const char kWatchUsage[] = "watchExit(pidfd: number, callback: (status: {pid, code, signal}, error?: Error) => void)";
+const char kKillUsage[] = "pidfdKill(pidfd: number, signal: number)";
+
+// One watched process. Lives from watchExit until its poll handle is closed; owns the callback reference.
+struct Watch {
+  uv_poll_t poll;
+  napi_env env;
+  int pidfd;
+  long pid;
+  Napi::FunctionReference callback;
+  Napi::AsyncContext* context = nullptr;
+  napi_async_cleanup_hook_handle hook = nullptr;
+};
+
+void OnClosed(uv_handle_t* handle) {
+  Watch* w = static_cast<Watch*>(handle->data);
+  // Set only when the environment's teardown closed the handle: that teardown waits for this removal.
+  if (w->hook != nullptr) napi_remove_async_cleanup_hook(w->hook);
+  delete w->context;
+  delete w;
+}
+
+// The environment is going away (worker exit, process.exit) while still watching: release without calling back.
+void OnEnvCleanup(napi_async_cleanup_hook_handle hook, void* arg) {
+  Watch* w = static_cast<Watch*>(arg);
+  uv_poll_stop(&w->poll);
+  uv_close(reinterpret_cast<uv_handle_t*>(&w->poll), OnClosed);
+}
+
+// The pid the kernel shows for a pidfd, or -1 when fd is not a pidfd; -1 also when it was reaped already.
+long PidOfPidfd(int fd) {
+  std::ifstream in("/proc/self/fdinfo/" + std::to_string(fd));
+  std::string key;
+  while (in >> key) {
+    if (key == "Pid:") {
+      long pid = -1;
+      in >> pid;
+      return pid;
+    }
+    in.ignore(4096, '\n');
+  }
+  return -2;
+}
+
+void OnReadable(uv_poll_t* handle, int status, int events) {
+  Watch* w = static_cast<Watch*>(handle->data);
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  int rc;
+  do rc = waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(w->pidfd), &si, WEXITED | WNOHANG);
+  while (rc < 0 && errno == EINTR);
+  int waitErr = rc < 0 ? errno : 0;
+  if (rc == 0 && si.si_pid == 0) return;  // readable but not yet reapable: keep watching
+
+  // Stop before JS runs: the callback closes the pidfd, and libuv must not poll a closed fd.
+  uv_poll_stop(&w->poll);
+  if (w->hook != nullptr) napi_remove_async_cleanup_hook(w->hook);
+  w->hook = nullptr;
+  uv_close(reinterpret_cast<uv_handle_t*>(&w->poll), OnClosed);
+
+  Napi::Env env(w->env);
+  Napi::HandleScope scope(env);
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("pid", Napi::Number::New(env, static_cast<double>(rc == 0 ? si.si_pid : w->pid)));
+  Napi::Value code = env.Null(), signal = env.Null();
+  if (rc == 0 && si.si_code == CLD_EXITED) {
+    code = Napi::Number::New(env, si.si_status);
+  } else if (rc == 0 && (si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED)) {
+    const char* abbrev = sigabbrev_np(si.si_status);
+    signal = Napi::String::New(env, abbrev != nullptr ? std::string("SIG") + abbrev : "SIG" + std::to_string(si.si_status));
+  }
+  result.Set("code", code);
+  result.Set("signal", signal);
+
+  try {
+    if (waitErr != 0)
+      w->callback.MakeCallback(env.Global(), {result, ErrnoError(env, "waitid", waitErr, "").Value()}, *w->context);
+    else
+      w->callback.MakeCallback(env.Global(), {result}, *w->context);
+  } catch (const Napi::Error& e) {
+    // No JS frame is below a libuv callback: hand the exception to Node as an uncaught one.
+    napi_fatal_exception(w->env, e.Value());
+  }
+  w->callback.Reset();
+}
+
+}  // namespace
+
+Napi::Value WatchExit(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ArgCount(env, kWatchUsage, info, 2, 2);
+  int pidfd = ArgFd(env, kWatchUsage, info[0], "pidfd");
+  if (!info[1].IsFunction()) ThrowUsage(env, kWatchUsage, "callback must be a function");
+  long pid = PidOfPidfd(pidfd);
+  if (pid == -2) ThrowUsage(env, kWatchUsage, "pidfd " + std::to_string(pidfd) + " is not a pidfd");
+
+  uv_loop_t* loop = nullptr;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok) ThrowErrno(env, "napi_get_uv_event_loop", EINVAL, "");
+
+  Watch* w = new Watch();
+  w->env = env;
+  w->pidfd = pidfd;
+  w->pid = pid;
+  w->poll.data = w;
+  int rc = uv_poll_init(loop, &w->poll, pidfd);
+  if (rc < 0) {
+    delete w;
+    ThrowErrno(env, "uv_poll_init", -rc, "");
+  }
+  // From here the handle is registered with the loop: it is freed only through uv_close.
+  rc = uv_poll_start(&w->poll, UV_READABLE, OnReadable);
+  if (rc < 0) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&w->poll), OnClosed);
+    ThrowErrno(env, "uv_poll_start", -rc, "");
+  }
+  w->callback = Napi::Persistent(info[1].As<Napi::Function>());
+  w->context = new Napi::AsyncContext(env, "sockpit.watchExit");
+  napi_add_async_cleanup_hook(env, OnEnvCleanup, w, &w->hook);
+  return env.Undefined();
+}
+
+Napi::Value PidfdKill(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ArgCount(env, kKillUsage, info, 2, 2);
+  int pidfd = ArgFd(env, kKillUsage, info[0], "pidfd");
+  int sig = static_cast<int>(ArgInt(env, kKillUsage, info[1], "signal", 0, NSIG - 1));
+
+  if (syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0) == 0) return Napi::Boolean::New(env, true);
+  // ESRCH: the process has been reaped already. Tolerated on purpose: killing something gone is done.
+  if (errno == ESRCH) return Napi::Boolean::New(env, false);
+  ThrowErrno(env, "pidfd_send_signal", errno, "");
+}
+
+}  // namespace sockpit

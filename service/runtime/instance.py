@@ -1,0 +1,150 @@
+"""The function instance host: runs inside a sandbox as PID 1, loads /handler/f.py, serves calls.
+
+sockpitd talks to it over fd 3, one end of a socketpair it made before the spawn (so there is no socket file
+to bind and nothing to poll for). Frames both ways are a 4-byte big-endian length and a payload.
+  request payload:  the JSON event, as the caller sent it
+  response payload: a one-line JSON header, "\n", then the body
+    header {"status": "ok" | "error" | "load_error", "load_ms": float, "exec_ms": float}
+    body   ok: the JSON result; otherwise {"type", "message", "traceback"}
+f.py is imported when the first request arrives: by then sockpitd has moved this process into the sandbox's
+cgroups, so no function code runs outside its limits. The instance serves calls one at a time until sockpitd
+closes the socket.
+
+Start-up time is the cold tier's cost, so this file imports only what is built in (json, socket, struct and
+traceback would add ~20 ms here): it frames with int.to_bytes, reads and writes the fd with os.read/os.write,
+and uses the C accelerator of the json module directly, falling back to json where it is missing.
+"""
+
+import os
+import sys
+import time
+
+CONTROL_FD = 3
+HANDLER_DIR = "/handler"
+MAX_FRAME = 1 << 30
+
+
+def _json_codec():
+    """(loads, dumps) built on _json; the same behaviour as json.loads/json.dumps(allow_nan=False)."""
+    try:
+        import _json
+    except ImportError:  # an interpreter without the accelerator
+        import json
+
+        return json.loads, lambda obj: json.dumps(obj, allow_nan=False, separators=(",", ":"))
+
+    class Context:
+        strict = True
+        object_hook = None
+        object_pairs_hook = None
+        parse_float = float
+        parse_int = int
+        parse_constant = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}.__getitem__
+        memo = {}
+
+    scan = _json.make_scanner(Context())
+
+    def loads(data):
+        text = data.decode("utf-8") if isinstance(data, (bytes, bytearray)) else data
+        start = len(text) - len(text.lstrip(" \t\n\r"))
+        try:
+            value, end = scan(text, start)
+        except StopIteration as stop:
+            raise ValueError(f"invalid JSON at character {stop.value}") from None
+        if text[end:].strip(" \t\n\r"):
+            raise ValueError(f"extra data after JSON at character {end}")
+        return value
+
+    def default(obj):
+        raise TypeError(f"Object of type {obj.__class__.__name__} is not JSON serializable")
+
+    def dumps(obj):
+        encode = _json.make_encoder({}, default, _json.encode_basestring_ascii, None, ":", ",", False, False, False)
+        return "".join(encode(obj, 0))
+
+    return loads, dumps
+
+
+loads, dumps = _json_codec()
+
+
+def read_exact(size):
+    chunks = []
+    while size > 0:
+        chunk = os.read(CONTROL_FD, min(size, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+def read_frame():
+    head = read_exact(4)
+    if head is None:
+        return None
+    size = int.from_bytes(head, "big")
+    if size > MAX_FRAME:
+        raise ValueError("frame too large")
+    return read_exact(size) if size else b""
+
+
+def send_frame(header, body):
+    payload = dumps(header).encode() + b"\n" + body
+    data = memoryview(len(payload).to_bytes(4, "big") + payload)
+    while data:
+        data = data[os.write(CONTROL_FD, data):]
+
+
+def describe(exc):
+    import traceback  # only on the error path: it costs milliseconds to import
+
+    return dumps({
+        "type": type(exc).__name__,
+        "message": str(exc),
+        "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+    }).encode()
+
+
+def load_handler():
+    """Imports f.py and returns (f, None) or (None, error body)."""
+    sys.path.insert(0, HANDLER_DIR)
+    try:
+        import f as module  # noqa: the function's own module, named f by the OpenLambda format
+    except BaseException as exc:  # a broken f.py (even sys.exit) must not kill the host
+        return None, describe(exc)
+    handler = getattr(module, "f", None)
+    if not callable(handler):
+        return None, dumps({"type": "LoadError", "message": "f.py defines no callable f(event)", "traceback": ""}).encode()
+    return handler, None
+
+
+def serve():
+    handler = load_error = None
+    loaded = False
+    while True:
+        request = read_frame()
+        if request is None:
+            return
+        load_ms = 0.0
+        if not loaded:
+            started = time.perf_counter()
+            handler, load_error = load_handler()
+            load_ms = (time.perf_counter() - started) * 1000
+            loaded = True
+        if load_error is not None:
+            send_frame({"status": "load_error", "load_ms": load_ms, "exec_ms": 0.0}, load_error)
+            continue
+        started = time.perf_counter()
+        try:
+            body = dumps(handler(loads(request))).encode()
+            status = "ok"
+        except BaseException as exc:  # includes SystemExit and KeyboardInterrupt raised by function code
+            status, body = "error", describe(exc)
+        exec_ms = (time.perf_counter() - started) * 1000
+        send_frame({"status": status, "load_ms": load_ms, "exec_ms": exec_ms}, body)
+
+
+if __name__ == "__main__":
+    os.chdir("/tmp")
+    serve()

@@ -1,0 +1,141 @@
+// The HTTP/1.1 + JSON API over the unix socket (DESIGN.md "The API"). Routes validate their input and answer
+// every error with the one error body of api/errors.ts; nothing a request sends may crash the daemon.
+
+import Fastify, { FastifyInstance, FastifyReply } from 'fastify';
+import { SockpitError, badRequest } from '../errors';
+import type { FunctionRecord } from '../functions/store';
+import type { Invocation } from '../provision/provisioner';
+import { toErrorResponse } from './errors';
+import { formatServerTiming } from './server-timing';
+
+export interface StatusBody {
+  version: string;
+  pid: number;
+  uptimeSeconds: number;
+  cgroupMode: string;
+  base: string;
+  python: string;
+  pool: { size: number; free: number; inUse: number };
+  instances: { live: number; idle: number; idleMemoryBytes: number };
+  functions: number;
+}
+
+/** What the API needs from the daemon: a narrow interface, so routes stay thin. */
+export interface ApiBackend {
+  status(): StatusBody;
+  listFunctions(): FunctionRecord[];
+  getFunction(name: string): FunctionRecord | undefined;
+  deploy(name: string, path: unknown): Promise<FunctionRecord>;
+  remove(name: string): Promise<boolean>;
+  invoke(name: string, event: Buffer): Promise<Invocation>;
+}
+
+export interface ApiOptions {
+  maxBodyBytes: number;
+}
+
+const NAME_PARAMS = {
+  type: 'object',
+  properties: { name: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' } },
+  required: ['name'],
+} as const;
+
+export function buildApi(backend: ApiBackend, opts: ApiOptions): FastifyInstance {
+  const app = Fastify({ logger: false, bodyLimit: opts.maxBodyBytes, return503OnClosing: true, routerOptions: { maxParamLength: 200 } });
+
+  // Every body arrives as bytes; each route parses what it expects. The event of /run is passed to the
+  // instance as it came, after a check that it is JSON.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  app.setErrorHandler((err, _req, reply) => sendError(reply, err));
+  app.setNotFoundHandler((req, reply) => sendError(reply, new SockpitError('not_found', `no route ${req.method} ${req.url}`)));
+
+  app.get('/v1/status', async () => backend.status());
+
+  app.get('/v1/functions', async () => ({ functions: backend.listFunctions().map(describe) }));
+
+  app.get<{ Params: { name: string } }>('/v1/functions/:name', { schema: { params: NAME_PARAMS } }, async (req) => {
+    const fn = backend.getFunction(req.params.name);
+    if (!fn) throw new SockpitError('not_found', `no function named "${req.params.name}"`);
+    return describe(fn);
+  });
+
+  app.put<{ Params: { name: string } }>('/v1/functions/:name', { schema: { params: NAME_PARAMS } }, async (req, reply) => {
+    const body = parseJsonObject(req.body);
+    const fn = await backend.deploy(req.params.name, body.path);
+    return reply.code(201).send(describe(fn));
+  });
+
+  app.delete<{ Params: { name: string } }>('/v1/functions/:name', { schema: { params: NAME_PARAMS } }, async (req, reply) => {
+    if (!(await backend.remove(req.params.name))) throw new SockpitError('not_found', `no function named "${req.params.name}"`);
+    return reply.code(204).send();
+  });
+
+  app.post<{ Params: { name: string } }>('/run/:name', { schema: { params: NAME_PARAMS } }, async (req, reply) => {
+    const event = eventBytes(req.body);
+    const run = await backend.invoke(req.params.name, event);
+    reply
+      .header('X-Sockpit-Tier', run.tier)
+      .header('X-Sockpit-Sandbox', run.sandbox)
+      .header('Server-Timing', formatServerTiming(run.phases))
+      .header('Content-Type', 'application/json');
+    if (run.ok) return reply.code(200).send(run.body);
+    return sendError(reply, functionError(run));
+  });
+
+  return app;
+}
+
+function sendError(reply: FastifyReply, err: unknown): FastifyReply {
+  const { status, body } = toErrorResponse(err);
+  return reply.code(status).header('Content-Type', 'application/json').send(JSON.stringify(body));
+}
+
+function describe(fn: FunctionRecord) {
+  return {
+    name: fn.name,
+    version: fn.version,
+    source: fn.source,
+    environment: fn.environment,
+    limits: fn.limits,
+    requirements: fn.requirements,
+    deployedAt: fn.deployedAt,
+  };
+}
+
+function parseJsonObject(body: unknown): Record<string, unknown> {
+  const text = Buffer.isBuffer(body) ? body.toString('utf8') : '';
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw badRequest(`the request body is not JSON: ${(err as Error).message}`);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw badRequest('the request body must be a JSON object');
+  return value as Record<string, unknown>;
+}
+
+/** The event as the instance will get it: the body when it is JSON, `null` when there is no body. */
+function eventBytes(body: unknown): Buffer {
+  if (!Buffer.isBuffer(body) || body.length === 0) return Buffer.from('null');
+  try {
+    JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw badRequest(`the event is not JSON: ${(err as Error).message}`);
+  }
+  return body;
+}
+
+function functionError(run: Invocation): SockpitError {
+  let detail: { type?: string; message?: string; traceback?: string } = {};
+  try {
+    detail = JSON.parse(run.body.toString('utf8'));
+  } catch {
+    detail = { message: run.body.toString('utf8') };
+  }
+  const what = run.loadFailed ? 'failed to load:' : 'raised';
+  return new SockpitError('function_error', `${run.function} ${what} ${detail.type ?? 'an error'}: ${detail.message ?? ''}`.trim(), {
+    detail,
+  });
+}

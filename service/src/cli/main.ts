@@ -1,0 +1,196 @@
+// `sockpit`: the command line. `sockpit daemon` runs the service; every other command is a client of it.
+// Every command takes --socket PATH (or SOCKPIT_SOCKET), so several daemons can run side by side.
+
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { Command, InvalidArgumentError } from 'commander';
+import { ApiError, RunResult, SockpitClient, socketFromEnv } from '../client';
+import { loadConfig } from '../config';
+import { Daemon, VERSION } from '../daemon/daemon';
+import { SockpitError } from '../errors';
+
+function integer(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a non-negative integer');
+  return n;
+}
+
+const program = new Command('sockpit')
+  .description('serverless Python functions in lean containers, started in milliseconds from Zygotes')
+  .version(VERSION)
+  .option('--socket <path>', "sockpitd's unix socket (default: $SOCKPIT_SOCKET or /run/sockpit/sockpitd.sock)")
+  .showHelpAfterError();
+
+function client(cmd: Command): SockpitClient {
+  return new SockpitClient(socketFromEnv(cmd.optsWithGlobals().socket));
+}
+
+/** Runs a client command: prints API errors plainly and sets the exit code. */
+function withClient(action: (c: SockpitClient, ...args: any[]) => Promise<void>) {
+  return async (...args: any[]) => {
+    const cmd = args[args.length - 1] as Command;
+    const c = client(cmd);
+    try {
+      await action(c, ...args);
+    } catch (err) {
+      process.exitCode = 1;
+      if (err instanceof ApiError) console.error(`sockpit: ${err.message} (${err.status} ${err.code})`);
+      else if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ECONNREFUSED') {
+        console.error(`sockpit: can't reach sockpitd at ${c.socketPath}: is it running? (start it with \`sockpit daemon\`)`);
+      } else console.error(`sockpit: ${(err as Error).message}`);
+    } finally {
+      await c.close();
+    }
+  };
+}
+
+program
+  .command('daemon')
+  .description('run sockpitd, the privileged provisioning service (as root)')
+  .option('--config <file>', 'YAML or JSON configuration file (default: /etc/sockpit/sockpitd.yaml when present)')
+  .option('--state-dir <dir>', 'where functions, the base image and sandboxes live (default: /var/lib/sockpit)')
+  .option('--base <dir>', 'a root filesystem directory to use as the base image (default: assembled from the host)')
+  .option('--python <path>', 'the interpreter inside the base image (default: /usr/bin/python3)')
+  .option('--pool-size <n>', 'cgroups to pre-create in the pool', integer)
+  .action(async (opts, cmd: Command) => {
+    if (process.env.SOCKPIT_PRIVATE_MOUNTNS !== '1') return reexecInPrivateMountNamespace();
+    const globals = cmd.optsWithGlobals();
+    try {
+      const config = loadConfig(opts.config, {
+        socket: globals.socket ?? process.env.SOCKPIT_SOCKET,
+        stateDir: opts.stateDir && path.resolve(opts.stateDir),
+        base: opts.base && path.resolve(opts.base),
+        python: opts.python,
+        poolSize: opts.poolSize,
+      });
+      const daemon = await Daemon.start(config);
+      const status = daemon.status();
+      console.log(`sockpitd ${VERSION} (pid ${process.pid}) listening on ${config.socket}; cgroups ${status.cgroupMode}, pool ${status.pool.size}, state ${config.stateDir}`);
+      let stops = 0;
+      const stop = (signal: string) => {
+        if (++stops > 1) process.exit(130);
+        console.log(`sockpitd: ${signal}, stopping`);
+        daemon.stop().then(
+          () => process.exit(0),
+          (err) => {
+            console.error(`sockpitd: stop failed: ${(err as Error).stack}`);
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
+      // one bad request or a bug in one path must not take every function down with it
+      process.on('uncaughtException', (err) => console.error(`sockpitd: uncaught: ${err.stack}`));
+      process.on('unhandledRejection', (err) => console.error(`sockpitd: unhandled rejection: ${(err as Error)?.stack ?? err}`));
+    } catch (err) {
+      console.error(`sockpitd: ${err instanceof SockpitError ? err.message : (err as Error).stack}`);
+      process.exit(1);
+    }
+  });
+
+/** sockpitd's mounts must live and die in a mount namespace of its own; Node can't unshare one for all of its
+ *  threads, so the daemon is started again under unshare(1), which execs it inside a fresh private one. */
+function reexecInPrivateMountNamespace(): void {
+  const child = spawn(
+    'unshare',
+    ['--mount', '--propagation', 'private', '--', process.execPath, ...process.execArgv, ...process.argv.slice(1)],
+    { stdio: 'inherit', env: { ...process.env, SOCKPIT_PRIVATE_MOUNTNS: '1' } },
+  );
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => child.kill(signal));
+  child.on('error', (err) => {
+    console.error(`sockpit: can't run unshare(1) (util-linux): ${err.message}`);
+    process.exit(1);
+  });
+  child.on('exit', (code, signal) => process.exit(code ?? 128 + (signal === 'SIGKILL' ? 9 : 15)));
+}
+
+program
+  .command('deploy <dir>')
+  .description('deploy a function folder (f.py with def f(event), optional requirements.txt and ol.yaml)')
+  .option('--name <name>', 'function name (default: the folder name)')
+  .action(
+    withClient(async (c, dir: string, opts: { name?: string }) => {
+      const abs = path.resolve(dir);
+      const fn = await c.deploy(opts.name ?? path.basename(abs), abs);
+      console.log(`deployed ${fn.name} v${fn.version} from ${fn.source}`);
+    }),
+  );
+
+program
+  .command('run <name> [event]')
+  .description('invoke a function with a JSON event (default: null); prints the result, the tier and the phase timings')
+  .option('--json', 'print the whole result as JSON')
+  .action(
+    withClient(async (c, name: string, event: string | undefined, opts: { json?: boolean }) => {
+      const result = await c.run(name, event ?? 'null');
+      if (opts.json) console.log(JSON.stringify(result, null, 2));
+      else printRun(result);
+      if (result.status !== 200) process.exitCode = 1;
+    }),
+  );
+
+function printRun(r: RunResult): void {
+  if (r.status === 200) console.log(JSON.stringify(r.result));
+  else {
+    console.error(`error ${r.status} ${r.error?.code}: ${r.error?.message}`);
+    const traceback = (r.error?.detail as { traceback?: string } | undefined)?.traceback;
+    if (traceback) console.error(traceback.trimEnd());
+  }
+  const timings = Object.entries(r.timings)
+    .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+    .join(', ');
+  if (r.tier) console.error(`tier ${r.tier}, sandbox ${r.sandbox}; ms: ${timings}`);
+}
+
+program
+  .command('ls')
+  .description('list deployed functions')
+  .action(
+    withClient(async (c) => {
+      const fns = await c.listFunctions();
+      if (fns.length === 0) return console.log('no functions deployed');
+      for (const fn of fns) console.log(`${fn.name.padEnd(24)} v${String(fn.version).padEnd(4)} ${fn.deployedAt}  ${fn.source}`);
+    }),
+  );
+
+program
+  .command('rm <name>')
+  .description('remove a function')
+  .action(
+    withClient(async (c, name: string) => {
+      await c.remove(name);
+      console.log(`removed ${name}`);
+    }),
+  );
+
+program
+  .command('status')
+  .description("show sockpitd's status")
+  .option('--json', 'print as JSON')
+  .action(
+    withClient(async (c, opts: { json?: boolean }) => {
+      const s = await c.status();
+      if (opts.json) return console.log(JSON.stringify(s, null, 2));
+      console.log(`sockpitd ${s.version}, pid ${s.pid}, up ${s.uptimeSeconds.toFixed(0)} s`);
+      console.log(`cgroups ${s.cgroupMode}; pool ${s.pool.size} (${s.pool.free} free, ${s.pool.inUse} in use)`);
+      console.log(`base ${s.base}, python ${s.python}`);
+      console.log(`functions ${s.functions}; instances ${s.instances.live} live, ${s.instances.idle} idle (${(s.instances.idleMemoryBytes / 2 ** 20).toFixed(1)} MB)`);
+    }),
+  );
+
+const bench = program.command('bench').description('benchmarks, measured side by side in one run');
+bench
+  .command('sandbox')
+  .description('sandbox create+destroy with and without the pool; cold python3 in sockpit vs bubblewrap vs crun')
+  .option('--json', 'print the results as JSON')
+  .option('--iterations <n>', 'samples per measurement', integer)
+  .action(async (opts) => {
+    const { runSandboxBench } = await import('../bench/sandbox' as string);
+    await runSandboxBench({ json: Boolean(opts.json), iterations: opts.iterations });
+  });
+
+program.parseAsync(process.argv).catch((err) => {
+  console.error(`sockpit: ${(err as Error).message}`);
+  process.exit(1);
+});

@@ -1,0 +1,134 @@
+// The typed client of sockpitd's API: the one way the CLI, the panel, benchmarks and tests talk to the daemon.
+// HTTP/1.1 over the unix socket with keep-alive (undici).
+
+import { Client } from 'undici';
+import type { ErrorBody } from '../api/errors';
+import type { StatusBody } from '../api/server';
+import { parseServerTiming } from '../api/server-timing';
+
+export const DEFAULT_SOCKET = '/run/sockpit/sockpitd.sock';
+
+export function socketFromEnv(explicit?: string): string {
+  return explicit ?? process.env.SOCKPIT_SOCKET ?? DEFAULT_SOCKET;
+}
+
+export interface FunctionInfo {
+  name: string;
+  version: number;
+  source: string;
+  environment: Record<string, string>;
+  limits: Record<string, number>;
+  requirements: Array<{ name: string; version: string | null }>;
+  deployedAt: string;
+}
+
+export interface RunResult {
+  status: number;
+  tier: string | null;
+  sandbox: string | null;
+  /** Server-Timing phases in ms */
+  timings: Record<string, number>;
+  /** the function's return value, when status is 200 */
+  result?: unknown;
+  /** the error body otherwise */
+  error?: ErrorBody['error'];
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly detail?: unknown,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+export class SockpitClient {
+  private readonly client: Client;
+
+  constructor(readonly socketPath: string = socketFromEnv()) {
+    this.client = new Client('http://sockpitd', { socketPath, pipelining: 1, keepAliveTimeout: 10_000, headersTimeout: 0, bodyTimeout: 0 });
+  }
+
+  async request(method: string, path: string, body?: Buffer | string): Promise<RawResponse> {
+    const res = await this.client.request({
+      method: method as 'GET',
+      path,
+      body,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    });
+    const chunks: Buffer[] = [];
+    for await (const chunk of res.body) chunks.push(chunk as Buffer);
+    return { status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) };
+  }
+
+  private async json<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await this.request(method, path, body === undefined ? undefined : JSON.stringify(body));
+    if (res.status >= 400) throw toApiError(res);
+    return (res.body.length ? JSON.parse(res.body.toString('utf8')) : undefined) as T;
+  }
+
+  status(): Promise<StatusBody> {
+    return this.json('GET', '/v1/status');
+  }
+
+  async listFunctions(): Promise<FunctionInfo[]> {
+    return (await this.json<{ functions: FunctionInfo[] }>('GET', '/v1/functions')).functions;
+  }
+
+  getFunction(name: string): Promise<FunctionInfo> {
+    return this.json('GET', `/v1/functions/${encodeURIComponent(name)}`);
+  }
+
+  deploy(name: string, dir: string): Promise<FunctionInfo> {
+    return this.json('PUT', `/v1/functions/${encodeURIComponent(name)}`, { path: dir });
+  }
+
+  async remove(name: string): Promise<void> {
+    await this.json('DELETE', `/v1/functions/${encodeURIComponent(name)}`);
+  }
+
+  /** Invokes a function. Never throws for an HTTP error status: the result carries it. `event` is sent as
+   *  JSON, or as-is when it is a string or Buffer (for raw and malformed bodies). */
+  async run(name: string, event: unknown = null): Promise<RunResult> {
+    const body = typeof event === 'string' || Buffer.isBuffer(event) ? event : JSON.stringify(event);
+    const res = await this.request('POST', `/run/${encodeURIComponent(name)}`, body);
+    const out: RunResult = {
+      status: res.status,
+      tier: header(res, 'x-sockpit-tier'),
+      sandbox: header(res, 'x-sockpit-sandbox'),
+      timings: parseServerTiming(header(res, 'server-timing') ?? undefined),
+    };
+    const parsed = res.body.length ? JSON.parse(res.body.toString('utf8')) : null;
+    if (res.status === 200) out.result = parsed;
+    else out.error = (parsed as ErrorBody | null)?.error ?? { code: 'internal', message: `HTTP ${res.status}` };
+    return out;
+  }
+
+  close(): Promise<void> {
+    return this.client.close();
+  }
+}
+
+function header(res: RawResponse, name: string): string | null {
+  const value = res.headers[name];
+  return Array.isArray(value) ? value[0] : value ?? null;
+}
+
+function toApiError(res: RawResponse): ApiError {
+  try {
+    const { error } = JSON.parse(res.body.toString('utf8')) as ErrorBody;
+    return new ApiError(res.status, error.code, error.message, error.detail);
+  } catch {
+    return new ApiError(res.status, 'internal', `HTTP ${res.status}: ${res.body.toString('utf8').slice(0, 200)}`);
+  }
+}

@@ -1,0 +1,39 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { buildConfig, DEFAULT_CONFIG, parseConfigText } from './config';
+
+test('defaults, then file, then flags', () => {
+  const file = parseConfigText('stateDir: /srv/sockpit\npool:\n  initial: 4\nlimits:\n  memoryMb: 128\n', 'f');
+  const cfg = buildConfig(file, { socket: '/tmp/s.sock', poolSize: 2 });
+  assert.equal(cfg.stateDir, '/srv/sockpit');
+  assert.equal(cfg.socket, '/tmp/s.sock');
+  assert.equal(cfg.pool.initial, 2);
+  assert.equal(cfg.pool.max, DEFAULT_CONFIG.pool.max);
+  assert.equal(cfg.limits.memoryMb, 128);
+  assert.equal(cfg.limits.pids, DEFAULT_CONFIG.limits.pids);
+});
+
+test('JSON is accepted as YAML', () => {
+  assert.equal(buildConfig(parseConfigText('{"python": "/opt/py/bin/python3"}', 'f'), {}).python, '/opt/py/bin/python3');
+});
+
+test('every problem is reported, unknown keys included', () => {
+  const file = parseConfigText('sokcet: /x\nstateDir: relative\nlimits:\n  pids: -1\npool: 3\n', 'cfg.yaml');
+  assert.throws(
+    () => buildConfig(file, {}, 'cfg.yaml'),
+    (err: Error) =>
+      /cfg\.yaml\.sokcet: unknown setting/.test(err.message) &&
+      /stateDir: must be an absolute path/.test(err.message) &&
+      /limits\.pids/.test(err.message) &&
+      /cfg\.yaml\.pool: must be a map/.test(err.message),
+  );
+});
+
+test('a socket path too long for sun_path is refused', () => {
+  assert.throws(() => buildConfig({}, { socket: '/' + 'x'.repeat(120) }), /longer than 107 bytes/);
+});
+
+test('a config file that is not a map is refused', () => {
+  assert.throws(() => parseConfigText('- a\n- b\n', 'f'), /must be a map/);
+  assert.deepEqual(parseConfigText('', 'f'), {});
+});

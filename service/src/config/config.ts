@@ -1,0 +1,169 @@
+// sockpitd's configuration: defaults, then a YAML/JSON file, then command-line flags, validated in one place.
+// Pure: reading the file is done by the caller (loadConfig in index.ts).
+
+import { parse as parseYaml } from 'yaml';
+import { SockpitError } from '../errors';
+
+export interface FunctionLimits {
+  /** memory limit of one sandbox */
+  memoryMb: number;
+  /** max processes and threads in one sandbox (fork-bomb stop) */
+  pids: number;
+  /** CPU quota in cores */
+  cpus: number;
+  /** one call's wall-clock limit */
+  timeoutMs: number;
+}
+
+export interface Config {
+  socket: string;
+  /** group that may use the socket (mode 0660); falls back to root when the group does not exist */
+  socketGroup: string;
+  stateDir: string;
+  /** a root filesystem directory, or null to assemble one from the host's /usr */
+  base: string | null;
+  /** the interpreter inside the base image */
+  python: string;
+  /** uid/gid function code runs as */
+  sandboxUid: number;
+  sandboxGid: number;
+  pool: { initial: number; max: number };
+  limits: FunctionLimits;
+  warm: {
+    /** idle (frozen) instances are evicted least-recently-used above this total memory */
+    memoryBudgetMb: number;
+    /** idle instances older than this are destroyed */
+    idleTtlMs: number;
+  };
+  /** largest request body accepted */
+  maxBodyBytes: number;
+  /** largest deployable function folder */
+  maxFunctionBytes: number;
+}
+
+export const DEFAULT_CONFIG: Config = {
+  socket: '/run/sockpit/sockpitd.sock',
+  socketGroup: 'sockpit',
+  stateDir: '/var/lib/sockpit',
+  base: null,
+  python: '/usr/bin/python3',
+  sandboxUid: 65534,
+  sandboxGid: 65534,
+  pool: { initial: 8, max: 512 },
+  limits: { memoryMb: 256, pids: 64, cpus: 1, timeoutMs: 30_000 },
+  warm: { memoryBudgetMb: 1024, idleTtlMs: 600_000 },
+  maxBodyBytes: 6 * 1024 * 1024,
+  maxFunctionBytes: 64 * 1024 * 1024,
+};
+
+/** What the command line may set; undefined means "not given". */
+export interface ConfigFlags {
+  socket?: string;
+  stateDir?: string;
+  base?: string;
+  python?: string;
+  poolSize?: number;
+}
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+export function parseConfigText(text: string, source: string): Record<string, Json> {
+  let value: unknown;
+  try {
+    value = parseYaml(text);
+  } catch (err) {
+    throw new SockpitError('bad_request', `${source}: not valid YAML or JSON: ${(err as Error).message}`);
+  }
+  if (value === null || value === undefined) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new SockpitError('bad_request', `${source}: the configuration must be a map`);
+  }
+  return value as Record<string, Json>;
+}
+
+/** Merges defaults, file and flags, and validates the result. Unknown keys are errors: a typo must not pass. */
+export function buildConfig(file: Record<string, Json>, flags: ConfigFlags, source = 'config'): Config {
+  const problems: string[] = [];
+  const cfg: Config = structuredClone(DEFAULT_CONFIG);
+  mergeInto(cfg as unknown as Record<string, Json>, file, source, problems);
+  if (flags.socket !== undefined) cfg.socket = flags.socket;
+  if (flags.stateDir !== undefined) cfg.stateDir = flags.stateDir;
+  if (flags.base !== undefined) cfg.base = flags.base;
+  if (flags.python !== undefined) cfg.python = flags.python;
+  if (flags.poolSize !== undefined) cfg.pool.initial = flags.poolSize;
+  validate(cfg, problems);
+  if (problems.length > 0) {
+    throw new SockpitError('bad_request', `invalid configuration:\n  ${problems.join('\n  ')}`, { detail: problems });
+  }
+  return cfg;
+}
+
+function mergeInto(target: Record<string, Json>, patch: Record<string, Json>, at: string, problems: string[]): void {
+  for (const [key, value] of Object.entries(patch)) {
+    const where = `${at}.${key}`;
+    if (!(key in target)) {
+      problems.push(`${where}: unknown setting`);
+      continue;
+    }
+    const current = target[key];
+    if (current !== null && typeof current === 'object' && !Array.isArray(current)) {
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        problems.push(`${where}: must be a map`);
+        continue;
+      }
+      mergeInto(current, value, where, problems);
+      continue;
+    }
+    const expected = key === 'base' ? 'string' : typeof current;
+    if (value !== null && typeof value !== expected) {
+      problems.push(`${where}: must be a ${expected}, got ${JSON.stringify(value)}`);
+      continue;
+    }
+    if (value === null && key !== 'base') {
+      problems.push(`${where}: must not be null`);
+      continue;
+    }
+    target[key] = value;
+  }
+}
+
+function validate(cfg: Config, problems: string[]): void {
+  const absolute = (name: string, value: string | null) => {
+    if (value !== null && !value.startsWith('/')) problems.push(`${name}: must be an absolute path, got "${value}"`);
+  };
+  absolute('socket', cfg.socket);
+  absolute('stateDir', cfg.stateDir);
+  absolute('base', cfg.base);
+  absolute('python', cfg.python);
+  // sun_path holds 108 bytes including the terminating NUL
+  if (Buffer.byteLength(cfg.socket) > 107) problems.push(`socket: path longer than 107 bytes`);
+  if (cfg.stateDir === '/') problems.push('stateDir: must not be /');
+  const int = (name: string, value: number, min: number, max: number) => {
+    if (!Number.isInteger(value) || value < min || value > max) {
+      problems.push(`${name}: must be an integer in [${min}, ${max}], got ${value}`);
+    }
+  };
+  int('sandboxUid', cfg.sandboxUid, 1, 2 ** 32 - 2);
+  int('sandboxGid', cfg.sandboxGid, 1, 2 ** 32 - 2);
+  int('pool.initial', cfg.pool.initial, 0, 4096);
+  int('pool.max', cfg.pool.max, 1, 65536);
+  if (cfg.pool.initial > cfg.pool.max) problems.push('pool.initial: must not exceed pool.max');
+  validateLimits(cfg.limits, 'limits', problems);
+  int('warm.memoryBudgetMb', cfg.warm.memoryBudgetMb, 0, 1 << 20);
+  int('warm.idleTtlMs', cfg.warm.idleTtlMs, 0, 7 * 24 * 3600_000);
+  int('maxBodyBytes', cfg.maxBodyBytes, 1024, 1 << 30);
+  int('maxFunctionBytes', cfg.maxFunctionBytes, 1024, 2 ** 40);
+}
+
+export function validateLimits(limits: FunctionLimits, at: string, problems: string[]): void {
+  const check = (name: keyof FunctionLimits, min: number, max: number, integer = true) => {
+    const value = limits[name];
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
+      problems.push(`${at}.${name}: must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}], got ${JSON.stringify(value)}`);
+    }
+  };
+  check('memoryMb', 16, 1 << 20);
+  check('pids', 4, 1 << 20);
+  check('cpus', 0.01, 1024, false);
+  check('timeoutMs', 10, 24 * 3600_000);
+}

@@ -1,0 +1,213 @@
+// sockpitd: owns every sandbox, cgroup, mount and instance. Start-up order matters: refuse to run beside a live
+// daemon on the same socket or state, reclaim what a crashed run left, assemble the base, open the pool, then
+// listen. Stop undoes it all.
+
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { Config } from '../config';
+import { SockpitError } from '../errors';
+import { CgroupDriver, CgroupPool, createDriver, readLayout } from '../cgroups';
+import { FunctionStore } from '../functions/store';
+import { deployFunction } from '../functions/deploy';
+import { validateName } from '../functions/spec';
+import { SandboxFactory } from '../sandbox/sandbox';
+import { assembleBase, removeTree } from '../sandbox/rootfs';
+import { Provisioner } from '../provision/provisioner';
+import { ApiBackend, buildApi, StatusBody } from '../api/server';
+
+import { RUNTIME_DIR, VERSION } from '../paths';
+
+export { VERSION };
+
+export interface DaemonPaths {
+  baseDir: string;
+  sandboxesDir: string;
+  functionsDir: string;
+  database: string;
+}
+
+export function pathsOf(cfg: Config): DaemonPaths {
+  return {
+    baseDir: path.join(cfg.stateDir, 'base'),
+    sandboxesDir: path.join(cfg.stateDir, 'sandboxes'),
+    functionsDir: path.join(cfg.stateDir, 'functions'),
+    database: path.join(cfg.stateDir, 'sockpit.db'),
+  };
+}
+
+/** The cgroup subtree's name: the same state directory gives the same tag, so a restart finds its leftovers. */
+export function cgroupTag(stateDir: string): string {
+  return `sockpit-${crypto.createHash('sha256').update(path.resolve(stateDir)).digest('hex').slice(0, 10)}`;
+}
+
+export class Daemon implements ApiBackend {
+  private readonly startedAt = Date.now();
+  private api: FastifyInstance | null = null;
+  private stopping: Promise<void> | null = null;
+
+  private constructor(
+    readonly config: Config,
+    readonly paths: DaemonPaths,
+    private readonly driver: CgroupDriver,
+    private readonly pool: CgroupPool,
+    private readonly store: FunctionStore,
+    private readonly factory: SandboxFactory,
+    readonly provisioner: Provisioner,
+  ) {}
+
+  static async start(config: Config): Promise<Daemon> {
+    if (process.getuid?.() !== 0) throw new SockpitError('unavailable', 'sockpitd must run as root (it makes mounts and cgroups)');
+    if (process.env.SOCKPIT_PRIVATE_MOUNTNS !== '1') {
+      throw new SockpitError('unavailable', 'sockpitd must run in its own private mount namespace: start it with `sockpit daemon`');
+    }
+    await refuseIfServing(config.socket);
+    const paths = pathsOf(config);
+    // bind mounts are resolved by the daemon, so sandboxes need no access to the state directory itself
+    fs.mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
+    fs.chmodSync(config.stateDir, 0o700);
+
+    // Whatever a crashed run left: its mounts died with its mount namespace, except under a live process that
+    // still holds it; those processes are in our cgroups and the pool's start kills them.
+    const driver = createDriver(readLayout(), cgroupTag(config.stateDir));
+    let factory: SandboxFactory | undefined;
+    const pool = new CgroupPool(driver, {
+      initial: config.pool.initial,
+      max: config.pool.max,
+      onDiscard: (cg) => factory?.forgetCgroup(cg),
+    });
+    await pool.start();
+    removeTree(paths.sandboxesDir);
+
+    assembleBase({
+      baseDir: paths.baseDir,
+      rootfs: config.base,
+      runtimeDir: RUNTIME_DIR,
+      python: config.python,
+      uid: config.sandboxUid,
+      gid: config.sandboxGid,
+    });
+    fs.mkdirSync(paths.functionsDir, { recursive: true, mode: 0o700 });
+    const store = new FunctionStore(paths.database);
+    removeUnusedCode(paths.functionsDir, store);
+    factory = new SandboxFactory(pool, driver, {
+      baseDir: paths.baseDir,
+      sandboxesDir: paths.sandboxesDir,
+      python: config.python,
+      uid: config.sandboxUid,
+      gid: config.sandboxGid,
+    });
+    const provisioner = new Provisioner(factory, store, config);
+    const daemon = new Daemon(config, paths, driver, pool, store, factory, provisioner);
+    await daemon.listen();
+    return daemon;
+  }
+
+  private async listen(): Promise<void> {
+    const socket = this.config.socket;
+    fs.mkdirSync(path.dirname(socket), { recursive: true, mode: 0o755 });
+    fs.rmSync(socket, { force: true });
+    this.api = buildApi(this, { maxBodyBytes: this.config.maxBodyBytes });
+    await this.api.listen({ path: socket });
+    fs.chmodSync(socket, 0o660);
+    const gid = groupId(this.config.socketGroup);
+    if (gid !== null) fs.chownSync(socket, 0, gid);
+  }
+
+  status(): StatusBody {
+    return {
+      version: VERSION,
+      pid: process.pid,
+      uptimeSeconds: (Date.now() - this.startedAt) / 1000,
+      cgroupMode: this.driver.mode,
+      base: this.config.base ?? 'host /usr',
+      python: this.config.python,
+      pool: this.pool.stats(),
+      instances: this.provisioner.stats(),
+      functions: this.store.list().length,
+    };
+  }
+
+  listFunctions() {
+    return this.store.list();
+  }
+
+  getFunction(name: string) {
+    return this.store.get(name);
+  }
+
+  async deploy(name: string, source: unknown) {
+    const previous = this.store.get(validateName(name));
+    const fn = deployFunction(this.store, name, source, {
+      functionsDir: this.paths.functionsDir,
+      maxBytes: this.config.maxFunctionBytes,
+      defaultLimits: this.config.limits,
+    });
+    await this.provisioner.retire(name, previous?.codeDir);
+    return fn;
+  }
+
+  async remove(name: string): Promise<boolean> {
+    const previous = this.store.get(name);
+    if (!previous) return false;
+    this.store.delete(name);
+    await this.provisioner.retire(name, previous.codeDir);
+    return true;
+  }
+
+  invoke(name: string, event: Buffer) {
+    return this.provisioner.invoke(name, event);
+  }
+
+  /** Stops serving, destroys every sandbox, removes the pool's cgroups, the base mounts and the socket. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      await this.api?.close();
+      await this.provisioner.close();
+      this.factory.close();
+      await this.pool.stop();
+      removeTree(this.paths.baseDir);
+      removeTree(this.paths.sandboxesDir);
+      this.store.close();
+      fs.rmSync(this.config.socket, { force: true });
+    })();
+    return this.stopping;
+  }
+}
+
+/** Two daemons must never share a socket or a state directory: the second would tear down the first's sandboxes. */
+async function refuseIfServing(socket: string): Promise<void> {
+  const answered = await new Promise<boolean>((resolve) => {
+    const probe = net.connect(socket);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+  if (answered) throw new SockpitError('conflict', `another sockpitd is already serving ${socket}`);
+}
+
+function groupId(name: string): number | null {
+  try {
+    const line = fs.readFileSync('/etc/group', 'utf8').split('\n').find((l) => l.startsWith(`${name}:`));
+    return line ? Number(line.split(':')[2]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Code snapshots no deployed function points at (left by a crash between deploy and clean-up). */
+function removeUnusedCode(functionsDir: string, store: FunctionStore): void {
+  const keep = new Set(store.list().map((f) => f.codeDir));
+  for (const name of fs.readdirSync(functionsDir)) {
+    const dir = path.join(functionsDir, name);
+    for (const version of fs.readdirSync(dir)) {
+      const codeDir = path.join(dir, version);
+      if (!keep.has(codeDir)) fs.rmSync(codeDir, { recursive: true, force: true });
+    }
+    if (fs.readdirSync(dir).length === 0) fs.rmdirSync(dir);
+  }
+}

@@ -1,0 +1,127 @@
+// Deployed functions, kept in SQLite so they survive a restart. Each deploy snapshots the folder into the state
+// directory under a new version, so the code that runs is the code that was deployed, and a redeploy is what
+// picks up changes.
+
+import Database from 'better-sqlite3';
+import { FunctionLimits } from '../config';
+import { Requirement } from './spec';
+
+export interface FunctionRecord {
+  name: string;
+  version: number;
+  /** the folder it was deployed from */
+  source: string;
+  /** the snapshot the sandbox mounts at /handler */
+  codeDir: string;
+  environment: Record<string, string>;
+  /** the function's own limits from ol.yaml (merged with the daemon's defaults at call time) */
+  limits: Partial<FunctionLimits>;
+  requirements: Requirement[];
+  deployedAt: string;
+}
+
+interface Row {
+  name: string;
+  version: number;
+  source: string;
+  code_dir: string;
+  environment: string;
+  limits: string;
+  requirements: string;
+  deployed_at: string;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS functions (
+  name TEXT PRIMARY KEY,
+  version INTEGER NOT NULL,
+  source TEXT NOT NULL,
+  code_dir TEXT NOT NULL,
+  environment TEXT NOT NULL,
+  limits TEXT NOT NULL,
+  requirements TEXT NOT NULL,
+  deployed_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS versions (
+  name TEXT PRIMARY KEY,
+  last INTEGER NOT NULL
+);`;
+
+export class FunctionStore {
+  private readonly db: Database.Database;
+  private readonly cache = new Map<string, FunctionRecord>();
+
+  constructor(file: string) {
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.exec(SCHEMA);
+    for (const row of this.db.prepare('SELECT * FROM functions').all() as Row[]) {
+      this.cache.set(row.name, fromRow(row));
+    }
+  }
+
+  /** The next version number for a name; versions are never reused, even after a delete. */
+  nextVersion(name: string): number {
+    const row = this.db
+      .prepare('INSERT INTO versions (name, last) VALUES (?, 1) ON CONFLICT(name) DO UPDATE SET last = last + 1 RETURNING last')
+      .get(name) as { last: number };
+    return row.last;
+  }
+
+  put(record: FunctionRecord): void {
+    this.db
+      .prepare(
+        `INSERT INTO functions (name, version, source, code_dir, environment, limits, requirements, deployed_at)
+         VALUES (@name, @version, @source, @code_dir, @environment, @limits, @requirements, @deployed_at)
+         ON CONFLICT(name) DO UPDATE SET version = excluded.version, source = excluded.source,
+           code_dir = excluded.code_dir, environment = excluded.environment, limits = excluded.limits,
+           requirements = excluded.requirements, deployed_at = excluded.deployed_at`,
+      )
+      .run(toRow(record));
+    this.cache.set(record.name, record);
+  }
+
+  get(name: string): FunctionRecord | undefined {
+    return this.cache.get(name);
+  }
+
+  list(): FunctionRecord[] {
+    return [...this.cache.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  delete(name: string): boolean {
+    this.db.prepare('DELETE FROM functions WHERE name = ?').run(name);
+    return this.cache.delete(name);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+function toRow(r: FunctionRecord): Row {
+  return {
+    name: r.name,
+    version: r.version,
+    source: r.source,
+    code_dir: r.codeDir,
+    environment: JSON.stringify(r.environment),
+    limits: JSON.stringify(r.limits),
+    requirements: JSON.stringify(r.requirements),
+    deployed_at: r.deployedAt,
+  };
+}
+
+function fromRow(row: Row): FunctionRecord {
+  return {
+    name: row.name,
+    version: row.version,
+    source: row.source,
+    codeDir: row.code_dir,
+    environment: JSON.parse(row.environment),
+    limits: JSON.parse(row.limits),
+    requirements: JSON.parse(row.requirements),
+    deployedAt: row.deployed_at,
+  };
+}

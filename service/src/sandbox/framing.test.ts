@@ -1,0 +1,33 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { encodeFrame, FrameDecoder, parseReply } from './framing';
+
+test('frames survive being split at every byte boundary', () => {
+  const payloads = [Buffer.from('{"a":1}'), Buffer.alloc(0), Buffer.from('x'.repeat(1000))];
+  const stream = Buffer.concat(payloads.map(encodeFrame));
+  for (let cut = 0; cut <= stream.length; cut++) {
+    const decoder = new FrameDecoder();
+    const got = [...decoder.push(stream.subarray(0, cut)), ...decoder.push(stream.subarray(cut))];
+    assert.deepEqual(got.map(String), payloads.map(String), `cut at ${cut}`);
+    assert.equal(decoder.pending, 0);
+  }
+});
+
+test('a frame over the limit is refused before it is buffered', () => {
+  const decoder = new FrameDecoder(10);
+  assert.throws(() => decoder.push(encodeFrame(Buffer.alloc(11))), /exceeds the 10-byte limit/);
+});
+
+test('a reply splits into header and body', () => {
+  const reply = parseReply(Buffer.from('{"status":"ok","load_ms":1.5,"exec_ms":0.25}\n{"x": [1, 2]}'));
+  assert.equal(reply.status, 'ok');
+  assert.equal(reply.loadMs, 1.5);
+  assert.equal(reply.execMs, 0.25);
+  assert.deepEqual(JSON.parse(reply.body.toString()), { x: [1, 2] });
+});
+
+test('malformed replies are errors', () => {
+  assert.throws(() => parseReply(Buffer.from('no newline')), /no header line/);
+  assert.throws(() => parseReply(Buffer.from('{"status":"maybe"}\n')), /unknown status/);
+  assert.throws(() => parseReply(Buffer.from('{oops\n')), SyntaxError);
+});

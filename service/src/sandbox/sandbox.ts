@@ -1,0 +1,258 @@
+// A lean container: a cgroup from the pool + a root stitched from bind mounts + one instance host started into
+// it (cgroup join, new PID/UTS/IPC namespaces, chroot, unprivileged uid, no_new_privs). Sandboxes are
+// disposables: whatever create() acquired, destroy() releases, on every path.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import * as native from '../../../native';
+import { FunctionLimits } from '../config';
+import { SockpitError, wrap } from '../errors';
+import type { Cgroup, CgroupDriver, CgroupPool } from '../cgroups';
+import { InstanceReply } from './framing';
+import { Instance } from './instance';
+import { mountSandboxRoot, SandboxDirs, unmountSandboxRoot } from './rootfs';
+
+export interface SandboxSpec {
+  /** the function's code snapshot, mounted at /handler */
+  codeDir: string;
+  environment: Record<string, string>;
+  limits: FunctionLimits;
+}
+
+export interface SandboxFactoryOptions {
+  baseDir: string;
+  sandboxesDir: string;
+  python: string;
+  uid: number;
+  gid: number;
+}
+
+/** Phase durations in milliseconds, in the order they happened. */
+export type Phases = Record<string, number>;
+
+const RUNTIME_ARGV = ['-S', '-I', '-B', '/sockpit/instance.py'];
+
+export class SandboxFactory {
+  private seq = 0;
+  private readonly devNull: number;
+  /** open cgroup.procs fds per pool cgroup: opened once, passed to every process that joins it */
+  private readonly joinFds = new Map<Cgroup, number[]>();
+  readonly live = new Set<Sandbox>();
+
+  constructor(
+    readonly pool: CgroupPool,
+    readonly driver: CgroupDriver,
+    private readonly opts: SandboxFactoryOptions,
+  ) {
+    this.devNull = fs.openSync('/dev/null', 'r+');
+    fs.mkdirSync(opts.sandboxesDir, { recursive: true, mode: 0o700 });
+  }
+
+  /** Everything before Python starts: a cgroup from the pool and the mounts. */
+  prepare(spec: SandboxSpec): Sandbox {
+    const id = `${process.pid.toString(36)}-${(++this.seq).toString(36)}`;
+    const cgroup = this.pool.acquire({ memoryBytes: spec.limits.memoryMb * 1024 * 1024, pids: spec.limits.pids, cpus: spec.limits.cpus });
+    let dirs: SandboxDirs;
+    try {
+      dirs = mountSandboxRoot(this.opts.baseDir, path.join(this.opts.sandboxesDir, id), spec.codeDir, this.opts.uid, this.opts.gid);
+    } catch (err) {
+      void this.pool.release(cgroup);
+      throw err;
+    }
+    const sandbox = new Sandbox(this, id, cgroup, dirs, spec);
+    this.live.add(sandbox);
+    return sandbox;
+  }
+
+  /**
+   * Starts the instance host into a prepared sandbox: new namespaces, chroot and uid at once; the cgroup join
+   * is `joined`, which runs beside the interpreter's start-up. A cgroup migration waits for an RCU grace
+   * period (~7 ms here, on the global cgroup_threadgroup_rwsem) whenever none happened just before, and the
+   * interpreter needs ~10 ms to start anyway: overlapping them takes the migration off the cold path. The
+   * instance imports no function code before its first request, which is sent only once `joined` resolved.
+   */
+  start(sandbox: Sandbox): { instance: Instance; joined: Promise<void> } {
+    const [channelParent, channelChild] = native.socketpair();
+    const [outputRead, outputWrite] = native.pipe();
+    try {
+      const env = [
+        'PATH=/usr/local/bin:/usr/bin:/bin',
+        'HOME=/tmp',
+        'LANG=C.UTF-8',
+        'PYTHONDONTWRITEBYTECODE=1',
+        ...Object.entries(sandbox.spec.environment).map(([k, v]) => `${k}=${v}`),
+      ];
+      const { pid, pidfd } = native.spawn({
+        file: this.opts.python,
+        argv: [this.opts.python, ...RUNTIME_ARGV],
+        env,
+        root: sandbox.dirs.root,
+        cwd: '/tmp',
+        uid: this.opts.uid,
+        gid: this.opts.gid,
+        cgroupProcsFds: [],
+        fds: [this.devNull, outputWrite, outputWrite, channelChild],
+        namespaces: ['pid', 'uts', 'ipc'],
+        hostname: 'sockpit',
+        rlimits: { core: 0, nofile: 1024 },
+        dieWithParent: true,
+      });
+      const instance = new Instance(pid, pidfd, channelParent, outputRead);
+      return { instance, joined: this.join(pid, sandbox.cgroup) };
+    } catch (err) {
+      fs.closeSync(channelParent);
+      fs.closeSync(outputRead);
+      throw wrap(err, `Can't start ${this.opts.python} in sandbox ${sandbox.id}`, { op: 'sandbox.start' });
+    } finally {
+      fs.closeSync(channelChild);
+      fs.closeSync(outputWrite);
+    }
+  }
+
+  /** Writes pid into the cgroup.procs of every hierarchy, off the JS thread (the writes may block). */
+  private async join(pid: number, cgroup: Cgroup): Promise<void> {
+    const text = String(pid);
+    await Promise.all(
+      this.joinFdsOf(cgroup).map(
+        (fd) =>
+          new Promise<void>((resolve, reject) =>
+            fs.write(fd, text, (err) => (err ? reject(wrap(err, `Can't move instance ${pid} into cgroup ${cgroup.name}`, { op: 'cgroup.join' })) : resolve())),
+          ),
+      ),
+    );
+  }
+
+  private joinFdsOf(cgroup: Cgroup): number[] {
+    let fds = this.joinFds.get(cgroup);
+    if (!fds) {
+      fds = this.driver.joinFiles(cgroup).map((file) => fs.openSync(file, fs.constants.O_WRONLY));
+      this.joinFds.set(cgroup, fds);
+    }
+    return fds;
+  }
+
+  /** The pool may replace a cgroup that failed to reset: forget fds of cgroups it no longer has. */
+  forgetCgroup(cgroup: Cgroup): void {
+    const fds = this.joinFds.get(cgroup);
+    if (fds) for (const fd of fds) fs.closeSync(fd);
+    this.joinFds.delete(cgroup);
+  }
+
+  async destroyAll(): Promise<void> {
+    await Promise.allSettled([...this.live].map((s) => s.destroy()));
+  }
+
+  close(): void {
+    for (const cgroup of [...this.joinFds.keys()]) this.forgetCgroup(cgroup);
+    fs.closeSync(this.devNull);
+  }
+}
+
+export class Sandbox {
+  instance: Instance | null = null;
+  /** resolves once the instance is in the sandbox's cgroups */
+  private joined: Promise<void> = Promise.resolve();
+  private destroying: Promise<void> | null = null;
+  private oomBaseline: number;
+  frozen = false;
+
+  constructor(
+    private readonly factory: SandboxFactory,
+    readonly id: string,
+    readonly cgroup: Cgroup,
+    readonly dirs: SandboxDirs,
+    readonly spec: SandboxSpec,
+  ) {
+    this.oomBaseline = factory.driver.oomKills(cgroup);
+  }
+
+  start(): Instance {
+    const { instance, joined } = this.factory.start(this);
+    this.instance = instance;
+    this.joined = joined;
+    joined.catch(() => instance.kill()); // never let it run outside its limits
+    return instance;
+  }
+
+  get alive(): boolean {
+    return this.destroying === null && (this.instance?.alive ?? false);
+  }
+
+  /**
+   * One call with the sandbox's timeout. A timeout, an OOM kill or a crash leaves the sandbox dead: the caller
+   * destroys it. A function that raised leaves it healthy.
+   */
+  async call(event: Buffer): Promise<InstanceReply> {
+    const instance = this.instance;
+    if (!instance) throw new SockpitError('internal', `sandbox ${this.id} has no instance`);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        instance.kill();
+        reject(new SockpitError('timeout', `the call ran past its ${this.spec.limits.timeoutMs} ms timeout; its instance was killed`));
+      }, this.spec.limits.timeoutMs);
+    });
+    try {
+      await Promise.race([this.joined, timeout]);
+      const reply = await Promise.race([instance.call(event), timeout]);
+      if (reply.status === 'error' && isMemoryError(reply.body)) {
+        throw new SockpitError('out_of_memory', `the function ran out of memory (limit ${this.spec.limits.memoryMb} MB)`, {
+          detail: JSON.parse(reply.body.toString()),
+        });
+      }
+      return reply;
+    } catch (err) {
+      if (err instanceof SockpitError && err.code === 'instance_died') {
+        await instance.exited();
+        if (this.factory.driver.oomKills(this.cgroup) > this.oomBaseline) {
+          throw new SockpitError('out_of_memory', `the sandbox hit its ${this.spec.limits.memoryMb} MB memory limit and its instance was killed`, {
+            detail: err.detail,
+          });
+        }
+      }
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  freeze(): void {
+    this.factory.driver.freeze(this.cgroup);
+    this.frozen = true;
+  }
+
+  thaw(): void {
+    this.factory.driver.thaw(this.cgroup);
+    this.frozen = false;
+  }
+
+  memoryBytes(): number {
+    return this.factory.driver.memoryBytes(this.cgroup);
+  }
+
+  /** Kills everything in the sandbox, returns the cgroup to the pool, unmounts, removes the scratch. */
+  destroy(): Promise<void> {
+    this.destroying ??= (async () => {
+      try {
+        this.instance?.kill();
+        await this.factory.pool.release(this.cgroup); // kills every member and waits until it is empty
+        if (this.instance) await this.instance.exited();
+      } finally {
+        try {
+          unmountSandboxRoot(this.dirs);
+        } finally {
+          this.factory.live.delete(this);
+        }
+      }
+    })();
+    return this.destroying;
+  }
+}
+
+function isMemoryError(body: Buffer): boolean {
+  try {
+    return (JSON.parse(body.toString()) as { type?: string }).type === 'MemoryError';
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,166 @@
+// sockpitd end to end: deploy, cold and warm tiers, the API's answers, persistence, clean stop.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { cgroupsOf, eventually, mountsOf, processesOf, startDaemon, TestDaemon } from './harness';
+
+let d: TestDaemon;
+
+before(async () => {
+  d = await startDaemon();
+});
+after(async () => {
+  await d?.stop();
+});
+
+test('status reports the cgroup mode, the base and the pool', async () => {
+  const s = await d.client.status();
+  assert.equal(s.pid, d.pid);
+  assert.match(s.cgroupMode, /^(v1|v2|hybrid)$/);
+  assert.equal(s.python, '/usr/bin/python3');
+  assert.ok(s.pool.size >= 4, `pool size ${s.pool.size}`);
+});
+
+test('a function runs cold, then warm, with the tier and phase timings', async () => {
+  await d.deploy('echo', { 'f.py': 'def f(event):\n    return {"got": event}\n' });
+  const cold = await d.client.run('echo', { name: 'x' });
+  assert.equal(cold.status, 200, JSON.stringify(cold.error));
+  assert.deepEqual(cold.result, { got: { name: 'x' } });
+  assert.equal(cold.tier, 'cold');
+  for (const phase of ['sandbox', 'spawn', 'boot', 'load', 'exec', 'total']) assert.ok(phase in cold.timings, `cold has ${phase}`);
+  const warm = await d.client.run('echo', [1, 2, 3]);
+  assert.equal(warm.tier, 'warm');
+  assert.deepEqual(warm.result, { got: [1, 2, 3] });
+  assert.equal(warm.sandbox, cold.sandbox, 'the warm call reuses the same sandbox');
+  assert.ok('thaw' in warm.timings && !('spawn' in warm.timings));
+});
+
+test('an idle instance is frozen between calls', async () => {
+  await d.deploy('idle', { 'f.py': 'import os\ndef f(event):\n    return os.getpid()\n' });
+  await d.client.run('idle');
+  const frozen = fs
+    .readFileSync(`/proc/${d.pid}/mountinfo`, 'utf8')
+    .includes('/sandboxes/');
+  assert.ok(frozen, 'the idle sandbox is still mounted');
+  const [unified] = cgroupsOf(d.stateDir).filter((p) => p.includes('/unified/'));
+  if (unified) {
+    const states = fs
+      .readdirSync(unified)
+      .filter((n) => n.startsWith('pool-'))
+      .map((n) => fs.readFileSync(path.join(unified, n, 'cgroup.events'), 'utf8'))
+      .filter((events) => events.includes('populated 1'));
+    assert.ok(states.length >= 1 && states.every((e) => e.includes('frozen 1')), `idle sandboxes frozen: ${states}`);
+  }
+});
+
+test('the environment of ol.yaml reaches the function; redeploy picks up new code', async () => {
+  await d.deploy('env', { 'f.py': 'import os\ndef f(e):\n    return os.environ.get("GREETING")\n', 'ol.yaml': 'environment:\n  GREETING: hi\n' });
+  assert.equal((await d.client.run('env')).result, 'hi');
+  assert.equal((await d.client.run('env')).tier, 'warm');
+  await d.deploy('env', { 'f.py': 'def f(e):\n    return "v2"\n' });
+  const after = await d.client.run('env');
+  assert.equal(after.result, 'v2');
+  assert.equal(after.tier, 'cold', 'a redeploy retires the warm instances of the old code');
+  assert.equal((await d.client.getFunction('env')).version, 2);
+});
+
+test('a function that raises answers 422 with the traceback, and its instance stays usable', async () => {
+  await d.deploy('raises', { 'f.py': 'def f(e):\n    if e == "boom":\n        raise KeyError("boom")\n    return "fine"\n' });
+  const bad = await d.client.run('raises', '"boom"');
+  assert.equal(bad.status, 422);
+  assert.equal(bad.error?.code, 'function_error');
+  assert.match((bad.error?.detail as { traceback: string }).traceback, /KeyError: 'boom'/);
+  const good = await d.client.run('raises', '"ok"');
+  assert.equal(good.status, 200);
+  assert.equal(good.tier, 'warm');
+});
+
+test('broken code: a syntax error and a missing f are load errors (422), not crashes', async () => {
+  await d.deploy('syntax', { 'f.py': 'def f(e) return 1\n' });
+  const r = await d.client.run('syntax');
+  assert.equal(r.status, 422);
+  assert.match(r.error!.message, /failed to load: SyntaxError/);
+  await d.deploy('nof', { 'f.py': 'x = 1\n' });
+  assert.match((await d.client.run('nof')).error!.message, /defines no callable f/);
+  await d.deploy('exits', { 'f.py': 'import sys\nsys.exit(3)\n' });
+  assert.equal((await d.client.run('exits')).status, 422);
+});
+
+test('a return value that is not JSON-serialisable is a clear error', async () => {
+  await d.deploy('badreturn', { 'f.py': 'def f(e):\n    return {1, 2}\n' });
+  const r = await d.client.run('badreturn');
+  assert.equal(r.status, 422);
+  assert.match(r.error!.message, /TypeError.*not JSON serializable/);
+});
+
+test('malformed requests get 400, unknown functions 404, bad deploys 400', async () => {
+  await d.deploy('ok', { 'f.py': 'def f(e):\n    return e\n' });
+  assert.equal((await d.client.run('ok', '{"unclosed": ')).status, 400);
+  assert.equal((await d.client.run('missing')).status, 404);
+  assert.equal((await d.client.request('POST', '/run/Bad..Name', '{}')).status, 400);
+  assert.equal((await d.client.request('PUT', '/v1/functions/x', 'not json')).status, 400);
+  assert.equal((await d.client.request('PUT', '/v1/functions/x', '{"path": "relative/dir"}')).status, 400);
+  assert.equal((await d.client.request('PUT', '/v1/functions/x', JSON.stringify({ path: d.dir }))).status, 400, 'no f.py');
+  assert.equal((await d.client.request('GET', '/v1/nothing')).status, 404);
+  const big = await d.client.request('POST', '/run/ok', Buffer.alloc(7 * 1024 * 1024, 0x20));
+  assert.equal(big.status, 413);
+  // and the daemon still serves
+  assert.equal((await d.client.run('ok', '"still here"')).result, 'still here');
+});
+
+test('requirements.txt with packages is refused clearly until packages are supported', async () => {
+  await assert.rejects(d.deploy('needs', { 'f.py': 'def f(e):\n    return 1\n', 'requirements.txt': 'requests==2.31.0\n' }), /requests==2\.31\.0/);
+  await d.deploy('comments', { 'f.py': 'def f(e):\n    return 1\n', 'requirements.txt': '# nothing yet\n\n' });
+});
+
+test('ls and rm: a removed function answers 404 and its code snapshot is gone', async () => {
+  await d.deploy('gone', { 'f.py': 'def f(e):\n    return 1\n' });
+  await d.client.run('gone');
+  assert.ok((await d.client.listFunctions()).some((f) => f.name === 'gone'));
+  await d.client.remove('gone');
+  assert.ok(!(await d.client.listFunctions()).some((f) => f.name === 'gone'));
+  assert.equal((await d.client.run('gone')).status, 404);
+  await eventually(() => !fs.existsSync(path.join(d.stateDir, 'functions', 'gone', 'v1')), 'the snapshot to go');
+});
+
+test('concurrent calls each get an answer, from separate instances', async () => {
+  await d.deploy('slow', { 'f.py': 'import time, os\ndef f(e):\n    time.sleep(0.2)\n    return e\n' });
+  const runs = await Promise.all([0, 1, 2, 3].map((i) => d.client.run('slow', i)));
+  assert.deepEqual(runs.map((r) => r.result), [0, 1, 2, 3]);
+  assert.equal(new Set(runs.map((r) => r.sandbox)).size, 4);
+});
+
+test('functions survive a restart; SIGKILL leaves nothing the restart does not reclaim', async () => {
+  await d.deploy('durable', { 'f.py': 'def f(e):\n    return "still deployed"\n' });
+  await d.client.run('durable');
+  const oldPid = d.pid;
+  await d.killAndRestart();
+  assert.notEqual(d.pid, oldPid);
+  const r = await d.client.run('durable');
+  assert.equal(r.result, 'still deployed');
+  assert.equal(r.tier, 'cold');
+  // the old daemon's sandboxes are gone: every process in our cgroups belongs to the new daemon's instances
+  const s = await d.client.status();
+  await eventually(() => processesOf(d.stateDir).length === s.instances.live, 'only live instances in our cgroups');
+});
+
+test('a clean stop leaves no cgroup, process, mount or scratch directory', async () => {
+  const other = await startDaemon();
+  await other.deploy('x', { 'f.py': 'def f(e):\n    return 1\n' });
+  await other.client.run('x');
+  assert.ok(processesOf(other.stateDir).length >= 1);
+  assert.ok(mountsOf(other.pid, other.stateDir).length >= 1);
+  const stateDir = other.stateDir;
+  await other.stop({ keepFiles: true });
+  try {
+    assert.deepEqual(cgroupsOf(stateDir), []);
+    assert.deepEqual(processesOf(stateDir), []);
+    assert.ok(!fs.existsSync(path.join(stateDir, 'sandboxes')), 'no scratch directory left');
+    assert.ok(!fs.existsSync(path.join(stateDir, 'base')), 'no base image left');
+    assert.ok(fs.existsSync(path.join(stateDir, 'sockpit.db')), 'the functions are kept');
+  } finally {
+    fs.rmSync(other.dir, { recursive: true, force: true });
+  }
+});
