@@ -120,6 +120,7 @@ def load_handler():
 
 
 def serve():
+    host_pid = os.getpid()
     handler = load_error = None
     loaded = False
     while True:
@@ -141,6 +142,8 @@ def serve():
             status = "ok"
         except BaseException as exc:  # includes SystemExit and KeyboardInterrupt raised by function code
             status, body = "error", describe(exc)
+        if os.getpid() != host_pid:
+            os._exit(0)  # a process the function forked returned from f: only the host answers
         exec_ms = (time.perf_counter() - started) * 1000
         send_frame({"status": status, "load_ms": load_ms, "exec_ms": exec_ms}, body)
 

@@ -4,7 +4,7 @@
 import Fastify, { FastifyInstance, FastifyReply } from 'fastify';
 import { SockpitError, badRequest } from '../errors';
 import type { FunctionRecord } from '../functions/store';
-import type { Invocation } from '../provision/provisioner';
+import { Invocation, InvocationFailure } from '../provision/provisioner';
 import { toErrorResponse } from './errors';
 import { formatServerTiming } from './server-timing';
 
@@ -74,17 +74,23 @@ export function buildApi(backend: ApiBackend, opts: ApiOptions): FastifyInstance
 
   app.post<{ Params: { name: string } }>('/run/:name', { schema: { params: NAME_PARAMS } }, async (req, reply) => {
     const event = eventBytes(req.body);
-    const run = await backend.invoke(req.params.name, event);
-    reply
-      .header('X-Sockpit-Tier', run.tier)
-      .header('X-Sockpit-Sandbox', run.sandbox)
-      .header('Server-Timing', formatServerTiming(run.phases))
-      .header('Content-Type', 'application/json');
-    if (run.ok) return reply.code(200).send(run.body);
+    let run: Invocation;
+    try {
+      run = await backend.invoke(req.params.name, event);
+    } catch (err) {
+      if (err instanceof InvocationFailure) describeRun(reply, err);
+      throw err;
+    }
+    describeRun(reply, run);
+    if (run.ok) return reply.code(200).header('Content-Type', 'application/json').send(run.body);
     return sendError(reply, functionError(run));
   });
 
   return app;
+}
+
+function describeRun(reply: FastifyReply, run: Pick<Invocation, 'tier' | 'sandbox' | 'phases'>): void {
+  reply.header('X-Sockpit-Tier', run.tier).header('X-Sockpit-Sandbox', run.sandbox).header('Server-Timing', formatServerTiming(run.phases));
 }
 
 function sendError(reply: FastifyReply, err: unknown): FastifyReply {

@@ -2,12 +2,12 @@
 // Every command takes --socket PATH (or SOCKPIT_SOCKET), so several daemons can run side by side.
 
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import { Command, InvalidArgumentError } from 'commander';
 import { ApiError, RunResult, SockpitClient, socketFromEnv } from '../client';
 import { loadConfig } from '../config';
 import { Daemon, VERSION } from '../daemon/daemon';
 import { SockpitError } from '../errors';
+import { inPrivateMountNamespace, reexecInPrivateMountNamespace } from '../daemon/mountns';
 
 function integer(value: string): number {
   const n = Number(value);
@@ -53,7 +53,7 @@ program
   .option('--python <path>', 'the interpreter inside the base image (default: /usr/bin/python3)')
   .option('--pool-size <n>', 'cgroups to pre-create in the pool', integer)
   .action(async (opts, cmd: Command) => {
-    if (process.env.SOCKPIT_PRIVATE_MOUNTNS !== '1') return reexecInPrivateMountNamespace();
+    if (!inPrivateMountNamespace()) return reexecInPrivateMountNamespace();
     const globals = cmd.optsWithGlobals();
     try {
       const config = loadConfig(opts.config, {
@@ -89,22 +89,6 @@ program
     }
   });
 
-/** sockpitd's mounts must live and die in a mount namespace of its own; Node can't unshare one for all of its
- *  threads, so the daemon is started again under unshare(1), which execs it inside a fresh private one. */
-function reexecInPrivateMountNamespace(): void {
-  const child = spawn(
-    'unshare',
-    ['--mount', '--propagation', 'private', '--', process.execPath, ...process.execArgv, ...process.argv.slice(1)],
-    { stdio: 'inherit', env: { ...process.env, SOCKPIT_PRIVATE_MOUNTNS: '1' } },
-  );
-  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => child.kill(signal));
-  child.on('error', (err) => {
-    console.error(`sockpit: can't run unshare(1) (util-linux): ${err.message}`);
-    process.exit(1);
-  });
-  child.on('exit', (code, signal) => process.exit(code ?? 128 + (signal === 'SIGKILL' ? 9 : 15)));
-}
-
 program
   .command('deploy <dir>')
   .description('deploy a function folder (f.py with def f(event), optional requirements.txt and ol.yaml)')
@@ -123,7 +107,7 @@ program
   .option('--json', 'print the whole result as JSON')
   .action(
     withClient(async (c, name: string, event: string | undefined, opts: { json?: boolean }) => {
-      const result = await c.run(name, event ?? 'null');
+      const result = await c.runRaw(name, event ?? 'null');
       if (opts.json) console.log(JSON.stringify(result, null, 2));
       else printRun(result);
       if (result.status !== 200) process.exitCode = 1;

@@ -1,7 +1,7 @@
 // The typed client of sockpitd's API: the one way the CLI, the panel, benchmarks and tests talk to the daemon.
 // HTTP/1.1 over the unix socket with keep-alive (undici).
 
-import { Client } from 'undici';
+import { Pool } from 'undici';
 import type { ErrorBody } from '../api/errors';
 import type { StatusBody } from '../api/server';
 import { parseServerTiming } from '../api/server-timing';
@@ -53,10 +53,18 @@ export interface RawResponse {
 }
 
 export class SockpitClient {
-  private readonly client: Client;
+  private readonly client: Pool;
 
   constructor(readonly socketPath: string = socketFromEnv()) {
-    this.client = new Client('http://sockpitd', { socketPath, pipelining: 1, keepAliveTimeout: 10_000, headersTimeout: 0, bodyTimeout: 0 });
+    // several connections: a call holds its connection until the function returns
+    this.client = new Pool('http://sockpitd', {
+      socketPath,
+      connections: 64,
+      pipelining: 1,
+      keepAliveTimeout: 10_000,
+      headersTimeout: 0,
+      bodyTimeout: 0,
+    });
   }
 
   async request(method: string, path: string, body?: Buffer | string): Promise<RawResponse> {
@@ -97,10 +105,14 @@ export class SockpitClient {
     await this.json('DELETE', `/v1/functions/${encodeURIComponent(name)}`);
   }
 
-  /** Invokes a function. Never throws for an HTTP error status: the result carries it. `event` is sent as
-   *  JSON, or as-is when it is a string or Buffer (for raw and malformed bodies). */
-  async run(name: string, event: unknown = null): Promise<RunResult> {
-    const body = typeof event === 'string' || Buffer.isBuffer(event) ? event : JSON.stringify(event);
+  /** Invokes a function with `event` encoded as JSON. Never throws for an HTTP error status: the result
+   *  carries it. */
+  run(name: string, event: unknown = null): Promise<RunResult> {
+    return this.runRaw(name, JSON.stringify(event));
+  }
+
+  /** Invokes a function with a body sent as it is (JSON text typed by a user, or deliberately malformed). */
+  async runRaw(name: string, body: string | Buffer): Promise<RunResult> {
     const res = await this.request('POST', `/run/${encodeURIComponent(name)}`, body);
     const out: RunResult = {
       status: res.status,

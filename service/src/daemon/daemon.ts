@@ -19,6 +19,7 @@ import { Provisioner } from '../provision/provisioner';
 import { ApiBackend, buildApi, StatusBody } from '../api/server';
 
 import { RUNTIME_DIR, VERSION } from '../paths';
+import { inPrivateMountNamespace } from './mountns';
 
 export { VERSION };
 
@@ -60,7 +61,7 @@ export class Daemon implements ApiBackend {
 
   static async start(config: Config): Promise<Daemon> {
     if (process.getuid?.() !== 0) throw new SockpitError('unavailable', 'sockpitd must run as root (it makes mounts and cgroups)');
-    if (process.env.SOCKPIT_PRIVATE_MOUNTNS !== '1') {
+    if (!inPrivateMountNamespace()) {
       throw new SockpitError('unavailable', 'sockpitd must run in its own private mount namespace: start it with `sockpit daemon`');
     }
     await refuseIfServing(config.socket);

@@ -29,6 +29,20 @@ export interface Invocation {
   phases: Phases;
 }
 
+/** A call that failed after a tier was chosen (timeout, out of memory, the instance died): the API still
+ *  reports which tier and sandbox it was, and how far it got. */
+export class InvocationFailure extends SockpitError {
+  constructor(
+    cause: unknown,
+    readonly tier: Tier,
+    readonly sandbox: string,
+    readonly phases: Phases,
+  ) {
+    const err = cause instanceof SockpitError ? cause : new SockpitError('internal', (cause as Error)?.message ?? String(cause), { cause });
+    super(err.code, err.message, { errno: err.errno, op: err.op, path: err.path, detail: err.detail, cause });
+  }
+}
+
 export interface ProvisionerEvents {
   invocation: [Invocation];
 }
@@ -91,7 +105,8 @@ export class Provisioner extends EventEmitter<ProvisionerEvents> {
       reply = await sandbox.call(event);
     } catch (err) {
       await this.destroy(sandbox);
-      throw err;
+      phases.total = performance.now() - started;
+      throw new InvocationFailure(err, tier, sandbox.id, phases);
     }
     const roundTrip = performance.now() - mark;
     if (tier === 'cold') {
@@ -144,8 +159,11 @@ export class Provisioner extends EventEmitter<ProvisionerEvents> {
     }
   }
 
+  /** Freezes a sandbox after its call and keeps it for the warm tier, unless it must not be reused: the
+   *  daemon is closing, the function was redeployed, or the call left processes behind (a fork bomb's
+   *  children would otherwise wake up again with the next call). */
   private park(sandbox: Sandbox, fn: FunctionRecord): void {
-    if (this.closing || !sandbox.alive || this.functions.get(fn.name)?.version !== fn.version) {
+    if (this.closing || !sandbox.alive || this.functions.get(fn.name)?.version !== fn.version || sandbox.processCount() > 1) {
       void this.destroy(sandbox);
       return;
     }

@@ -226,6 +226,11 @@ export class Sandbox {
     this.frozen = false;
   }
 
+  /** processes in the sandbox; more than one after a call means the function left children running */
+  processCount(): number {
+    return this.factory.driver.memberCount(this.cgroup);
+  }
+
   memoryBytes(): number {
     return this.factory.driver.memoryBytes(this.cgroup);
   }
