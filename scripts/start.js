@@ -8,7 +8,10 @@ const path = require('node:path');
 const { SockpitClient, socketFromEnv } = require('../dist/service/src/client');
 
 const root = path.resolve(__dirname, '..');
-const socket = socketFromEnv(process.argv.includes('--socket') ? process.argv[process.argv.indexOf('--socket') + 1] : undefined);
+// `npm start -- --socket S --state-dir D ...`: the flags go to `sockpit daemon`
+const daemonArgs = process.argv.slice(2);
+const flag = (name) => (daemonArgs.includes(name) ? daemonArgs[daemonArgs.indexOf(name) + 1] : undefined);
+const socket = socketFromEnv(flag('--socket'));
 
 async function reachable(client) {
   try {
@@ -27,7 +30,7 @@ async function main() {
       console.error('sockpitd is not running and needs root: run `sudo npm start` (or start `sockpit daemon` as root)');
       process.exit(1);
     }
-    daemon = spawn(process.execPath, [path.join(root, 'bin/sockpit.js'), 'daemon', '--socket', socket], { stdio: 'inherit' });
+    daemon = spawn(process.execPath, [path.join(root, 'bin/sockpit.js'), '--socket', socket, 'daemon', ...daemonArgs.filter((a, i) => a !== '--socket' && daemonArgs[i - 1] !== '--socket')], { stdio: 'inherit' });
     daemon.on('exit', (code) => process.exit(code ?? 1));
     for (let i = 0; i < 200 && !(await reachable(client)); i++) await new Promise((r) => setTimeout(r, 100));
   }

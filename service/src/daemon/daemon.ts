@@ -14,7 +14,7 @@ import { FunctionStore } from '../functions/store';
 import { deployFunction } from '../functions/deploy';
 import { validateName } from '../functions/spec';
 import { SandboxFactory } from '../sandbox/sandbox';
-import { assembleBase, removeTree } from '../sandbox/rootfs';
+import { assembleBase, removeBase, removeTree } from '../sandbox/rootfs';
 import { Provisioner } from '../provision/provisioner';
 import { ApiBackend, buildApi, StatusBody } from '../api/server';
 
@@ -169,7 +169,7 @@ export class Daemon implements ApiBackend {
       await this.provisioner.close();
       this.factory.close();
       await this.pool.stop();
-      removeTree(this.paths.baseDir);
+      removeBase(this.paths.baseDir);
       removeTree(this.paths.sandboxesDir);
       this.store.close();
       fs.rmSync(this.config.socket, { force: true });

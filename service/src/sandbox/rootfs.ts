@@ -61,9 +61,20 @@ function hostPackageDirs(): string[] {
   return found;
 }
 
+/** an empty directory mounted over the host's package directories inside the base */
+function maskDirOf(baseDir: string): string {
+  return `${baseDir}.mask`;
+}
+
+/** Unmounts and removes the base image (and what assembleBase made beside it). */
+export function removeBase(baseDir: string): void {
+  removeTree(baseDir);
+  fs.rmSync(maskDirOf(baseDir), { recursive: true, force: true });
+}
+
 export function assembleBase(opts: BaseOptions): void {
   const { baseDir } = opts;
-  removeTree(baseDir);
+  removeBase(baseDir);
   fs.mkdirSync(baseDir, { recursive: true, mode: 0o755 });
   try {
     if (opts.rootfs === null) {
@@ -84,7 +95,7 @@ export function assembleBase(opts: BaseOptions): void {
     if (opts.rootfs === null) native.bindMount(baseDir, baseDir, { recursive: true, readonly: true });
     for (const dev of DEVICES) native.bindMount(`/dev/${dev}`, path.join(baseDir, 'dev', dev), {});
   } catch (err) {
-    removeTree(baseDir);
+    removeBase(baseDir);
     throw wrap(err, `Can't assemble the base image in ${baseDir}`, { op: 'base' });
   }
 
@@ -101,7 +112,7 @@ export function assembleBase(opts: BaseOptions): void {
     }
     fs.mkdirSync(path.join(dir, 'usr'));
     native.bindMount('/usr', path.join(dir, 'usr'), { recursive: true, readonly: true });
-    const empty = path.join(path.dirname(dir), 'empty');
+    const empty = maskDirOf(dir);
     fs.mkdirSync(empty, { recursive: true, mode: 0o555 });
     for (const hidden of hostPackageDirs()) native.bindMount(empty, path.join(dir, hidden), { readonly: true });
     writeEtc(path.join(dir, 'etc'));

@@ -1,0 +1,644 @@
+// `sockpit bench sandbox`: lean-container costs measured side by side in one run, modes interleaved per
+// iteration so the machine's noise hits all of them alike.
+//  1. sandbox create / destroy (cgroup + mounts, before Python starts) with the cgroup pool and without it
+//  2. a cold `python3 -S -I -c pass` in a sockpit sandbox, in bubblewrap and in crun (+ spawn baselines)
+//  3. cold and warm invocations end to end through the socket of two real daemons
+// measureSandboxBench() measures and returns the report (no printing); runSandboxBench() prints it.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { isDeepStrictEqual } from 'node:util';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as native from '../../../native';
+import { CgroupPool, createDriver, readLayout, type CgroupDriver } from '../cgroups';
+import { SockpitClient } from '../client';
+import { cgroupTag } from '../daemon/daemon';
+import { inPrivateMountNamespace, reexecInPrivateMountNamespace } from '../daemon/mountns';
+import { REPO_ROOT, RUNTIME_DIR, VERSION } from '../paths';
+import { SandboxFactory, type SandboxSpec } from '../sandbox/sandbox';
+import { assembleBase, removeTree } from '../sandbox/rootfs';
+import { BwrapRunner, CrunRunner, ensurePeerTools, PYTHON, PYTHON_ARGS, SpawnRunner, type PeerRunner } from './peers';
+import { formatMs, formatRatio, ratio, renderTable, summarize, type Summary } from './stats';
+
+export interface SandboxBenchOptions {
+  json: boolean;
+  /** python runs and invocations per mode; create/destroy runs 5x as many. Default 40. */
+  iterations?: number;
+}
+
+export interface CreateDestroyMode {
+  key: 'pool' | 'nopool';
+  label: string;
+  create: Summary;
+  destroy: Summary;
+  total: Summary;
+  /** sequential create→destroy loop, in bursts interleaved with the other mode */
+  throughputPerSecond: number;
+}
+
+export interface RuntimeRow {
+  key: string;
+  label: string;
+  /** what a sample times */
+  measures: string;
+  available: boolean;
+  notes: string[];
+  command?: string[];
+  summary?: Summary;
+}
+
+export interface InvokeRow {
+  key: 'cold' | 'warm';
+  label: string;
+  summary: Summary;
+  /** samples dropped because the daemon answered from another tier */
+  wrongTier: number;
+  /** the daemon's own Server-Timing "total", p50 */
+  serverTotalP50: number;
+}
+
+export interface Target {
+  name: string;
+  target: string;
+  measured: string;
+  value: number;
+  ok: boolean;
+}
+
+export interface BenchReport {
+  benchmark: 'sandbox';
+  version: string;
+  startedAt: string;
+  durationSeconds: number;
+  host: { kernel: string; cpus: number; cgroupMode: string; node: string };
+  iterations: { createDestroy: number; python: number; invoke: number; warmup: number };
+  createDestroy: { modes: CreateDestroyMode[]; speedup: { create: number; destroy: number; total: number; throughput: number } };
+  python: { command: string[]; rows: RuntimeRow[] };
+  invoke: { rows: InvokeRow[] };
+  targets: Target[];
+  notes: string[];
+}
+
+const UID = 65534;
+const GID = 65534;
+const WARMUP = 3;
+const now = (): number => performance.now();
+
+/** Runs the benchmark and prints it. Returns null when it re-ran itself in a private mount namespace. */
+export async function runSandboxBench(opts: SandboxBenchOptions): Promise<BenchReport | null> {
+  if (process.getuid?.() !== 0) {
+    throw new Error('sockpit bench sandbox must run as root (it makes mounts and cgroups, like sockpitd)');
+  }
+  if (!inPrivateMountNamespace()) {
+    reexecInPrivateMountNamespace();
+    return null;
+  }
+  const report = await measureSandboxBench(opts, (msg) => process.stderr.write(`${msg}\n`));
+  console.log(opts.json ? JSON.stringify(report, null, 2) : formatReport(report));
+  return report;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// measuring
+
+class Aborted extends Error {}
+
+export async function measureSandboxBench(opts: { iterations?: number }, onProgress: (msg: string) => void = () => {}): Promise<BenchReport> {
+  if (!inPrivateMountNamespace()) throw new Error('measureSandboxBench must run in a private mount namespace (see daemon/mountns)');
+  const n = opts.iterations ?? 40;
+  if (!Number.isInteger(n) || n < 1) throw new Error(`iterations must be a positive integer, got ${n}`);
+  const counts = { createDestroy: 5 * n, python: n, invoke: n, warmup: WARMUP };
+  const started = new Date();
+  const t0 = now();
+  const notes: string[] = [];
+
+  let aborted: string | null = null;
+  const onSignal = (signal: NodeJS.Signals) => {
+    aborted = signal;
+    onProgress(`${signal}: stopping after the current step and cleaning up`);
+  };
+  const check = () => {
+    if (aborted) throw new Aborted(`interrupted by ${aborted}`);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const tmp = fs.mkdtempSync('/tmp/sockpit-bench-');
+  const stateDir = path.join(tmp, 'state');
+  const baseDir = path.join(stateDir, 'base');
+  const sandboxDirs = { pool: path.join(stateDir, 'sandboxes-pool'), nopool: path.join(stateDir, 'sandboxes-nopool') };
+  const codeDir = path.join(tmp, 'code');
+  const cleanups: Array<{ what: string; fn: () => void | Promise<void> }> = [];
+  const daemons: DaemonChild[] = [];
+  let report: BenchReport | undefined;
+  try {
+    fs.mkdirSync(stateDir, { mode: 0o700 });
+    fs.mkdirSync(codeDir, { mode: 0o755 });
+    fs.writeFileSync(path.join(codeDir, 'f.py'), 'def f(e):\n    return e\n');
+
+    // --- peers' tools, before anything else (apt-get may take a while)
+    notes.push(...ensurePeerTools());
+
+    // --- the daemons for the end-to-end part
+    onProgress('starting two daemons (cold-only and default config)');
+    for (const [key, config] of [
+      ['cold', { warm: { memoryBudgetMb: 0 } }],
+      ['warm', {}],
+    ] as const) {
+      const d = startDaemon(tmp, key, config);
+      daemons.push(d);
+    }
+    await Promise.all(daemons.map((d) => d.ready));
+    for (const d of daemons) await d.client.deploy('echo', codeDir);
+    check();
+
+    // --- crun's bundle and helper namespace: before our own mounts exist (the helper copies the mount table)
+    const crun = new CrunRunner(path.join(tmp, 'crun'));
+    cleanups.push({ what: 'crun', fn: () => crun.cleanup() });
+    onProgress('setting up the peers');
+    await crun.probe();
+    const bwrap = new BwrapRunner('bwrap', false);
+    bwrap.probe();
+    const bwrapUserns = new BwrapRunner('bwrap-userns', true);
+    bwrapUserns.probe();
+    check();
+
+    // --- sockpit: one driver, two pools (the mkdir/rmdir one first: a pool's start() removes stale cgroups)
+    const layout = readLayout();
+    const driver = createDriver(layout, cgroupTag(stateDir));
+    const factories: { pool?: SandboxFactory; nopool?: SandboxFactory } = {};
+    const nopool = new CgroupPool(driver, { pooled: false, onDiscard: (cg) => factories.nopool?.forgetCgroup(cg) });
+    const pool = new CgroupPool(driver, { pooled: true, initial: 8, onDiscard: (cg) => factories.pool?.forgetCgroup(cg) });
+    // clean-up runs in reverse: pooled pool stops first (its teardown removes <tag>), then the empty unpooled one
+    cleanups.push({ what: 'cgroup pool (mkdir/rmdir)', fn: () => nopool.stop() });
+    await nopool.start();
+    cleanups.push({ what: 'cgroup pool', fn: () => pool.stop() });
+    await pool.start();
+    cleanups.push({ what: 'base image', fn: () => removeTree(baseDir) });
+    assembleBase({ baseDir, rootfs: null, runtimeDir: RUNTIME_DIR, python: PYTHON, uid: UID, gid: GID });
+    const factoryOpts = { baseDir, python: PYTHON, uid: UID, gid: GID };
+    cleanups.push({ what: 'sandboxes', fn: () => Object.values(sandboxDirs).forEach((d) => removeTree(d)) });
+    factories.pool = new SandboxFactory(pool, driver, { ...factoryOpts, sandboxesDir: sandboxDirs.pool });
+    cleanups.push({ what: 'sandbox factory', fn: () => factories.pool!.close() });
+    factories.nopool = new SandboxFactory(nopool, driver, { ...factoryOpts, sandboxesDir: sandboxDirs.nopool });
+    cleanups.push({ what: 'sandbox factory (mkdir/rmdir)', fn: () => factories.nopool!.close() });
+    const spec: SandboxSpec = { codeDir, environment: {}, limits: { memoryMb: 256, pids: 64, cpus: 1, timeoutMs: 30_000 } };
+
+    // --- 1. create / destroy, pooled and unpooled interleaved
+    onProgress(`1/2 sandbox create+destroy: ${counts.createDestroy} x 2 modes`);
+    const cdModes = [
+      { key: 'pool' as const, label: 'pool (CgroupPool pooled)', factory: factories.pool },
+      { key: 'nopool' as const, label: 'mkdir/rmdir (no pool)', factory: factories.nopool },
+    ];
+    const cdSamples = new Map(cdModes.map((m) => [m.key, { create: [] as number[], destroy: [] as number[], total: [] as number[] }]));
+    const createDestroy = async (factory: SandboxFactory) => {
+      const a = now();
+      const sb = factory.prepare(spec);
+      const b = now();
+      await sb.destroy();
+      const c = now();
+      return { create: b - a, destroy: c - b, total: c - a };
+    };
+    for (let i = -WARMUP * 3; i < counts.createDestroy; i++) {
+      for (const m of rotate(cdModes, i)) {
+        const r = await createDestroy(m.factory);
+        if (i < 0) continue;
+        const s = cdSamples.get(m.key)!;
+        s.create.push(r.create);
+        s.destroy.push(r.destroy);
+        s.total.push(r.total);
+      }
+      if (i % 50 === 0) check();
+    }
+    // throughput: bursts of sequential create→destroy, alternating the modes
+    const burst = Math.max(5, Math.round(counts.createDestroy / 8));
+    const through = new Map(cdModes.map((m) => [m.key, { count: 0, ms: 0 }]));
+    for (let round = 0; round < 8; round++) {
+      for (const m of rotate(cdModes, round)) {
+        const a = now();
+        for (let k = 0; k < burst; k++) await (m.factory.prepare(spec)).destroy();
+        const t = through.get(m.key)!;
+        t.ms += now() - a;
+        t.count += burst;
+      }
+      check();
+    }
+    const modes: CreateDestroyMode[] = cdModes.map((m) => {
+      const s = cdSamples.get(m.key)!;
+      const t = through.get(m.key)!;
+      return {
+        key: m.key,
+        label: m.label,
+        create: summarize(s.create),
+        destroy: summarize(s.destroy),
+        total: summarize(s.total),
+        throughputPerSecond: (t.count * 1000) / t.ms,
+      };
+    });
+    const [pooled, unpooled] = modes;
+    const speedup = {
+      create: ratio(unpooled.create.p50, pooled.create.p50),
+      destroy: ratio(unpooled.destroy.p50, pooled.destroy.p50),
+      total: ratio(unpooled.total.p50, pooled.total.p50),
+      throughput: ratio(pooled.throughputPerSecond, unpooled.throughputPerSecond),
+    };
+
+    // --- 2 + 3. python cold starts and invocations, all interleaved
+    onProgress(`2/2 cold python3 and invocations: ${counts.python} iterations`);
+    const devNull = fs.openSync('/dev/null', 'r+');
+    cleanups.push({ what: '/dev/null fd', fn: () => fs.closeSync(devNull) });
+    const [coldD, warmD] = daemons;
+    const expectTier = async (d: DaemonChild, tier: 'cold' | 'warm', i: number) => {
+      const a = now();
+      const r = await d.client.run('echo', { n: i });
+      const ms = now() - a;
+      if (r.status !== 200) throw new Error(`${d.key} daemon: run echo answered ${r.status} ${r.error?.code}: ${r.error?.message}`);
+      if (!isDeepStrictEqual(r.result, { n: i })) throw new Error(`${d.key} daemon: echo returned ${JSON.stringify(r.result)} for {"n": ${i}}`);
+      return { ms, tier: r.tier, serverTotal: r.timings.total ?? NaN };
+    };
+    await expectTier(warmD, 'warm', -1); // the first call warms
+
+    interface Mode {
+      row: RuntimeRow | null;
+      run: (i: number) => Promise<void> | void;
+    }
+    const sockpitRow: RuntimeRow = {
+      key: 'sockpit',
+      label: 'sockpit sandbox + python3',
+      measures: 'prepare (pool cgroup + mounts) → native.spawn (pid/uts/ipc ns, chroot, uid 65534, cgroup join) → exit; destroy not included',
+      available: true,
+      notes: [],
+      command: [PYTHON, ...PYTHON_ARGS],
+    };
+    const sockpitSamples: number[] = [];
+    const sockpitDestroy: number[] = [];
+    const peerRows: Array<{ row: RuntimeRow; runner: PeerRunner; samples: number[] }> = [];
+    const peerRow = (runner: PeerRunner, measures: string) => {
+      const row: RuntimeRow = { key: runner.key, label: runner.label, measures, available: runner.available, notes: runner.notes, command: runner.available ? runner.command : undefined };
+      const entry = { row, runner, samples: [] as number[] };
+      peerRows.push(entry);
+      return entry;
+    };
+    const spawnSyncNote = 'child_process.spawnSync from spawn to exit (includes Node\'s spawn overhead: see the `true` baseline)';
+    const peers = [
+      peerRow(bwrap, spawnSyncNote),
+      peerRow(bwrapUserns, spawnSyncNote),
+      peerRow(crun, spawnSyncNote),
+      peerRow(new SpawnRunner('host-python', 'python3 on the host (no sandbox)', PYTHON, PYTHON_ARGS), spawnSyncNote),
+      peerRow(new SpawnRunner('true', 'baseline: spawnSync /usr/bin/true', '/usr/bin/true', []), 'child_process.spawnSync overhead alone'),
+    ];
+    if (crun.available && crun.launcherBaseline) {
+      peers.push(peerRow(new SpawnRunner('nsenter-true', "baseline: crun's launcher (nsenter → true)", crun.launcherBaseline[0], crun.launcherBaseline.slice(1)), "spawnSync of the nsenter prefix every crun sample pays"));
+    }
+    const invokeSamples = { cold: [] as number[], warm: [] as number[], coldServer: [] as number[], warmServer: [] as number[], coldWrong: 0, warmWrong: 0 };
+    const loop: Mode[] = [
+      {
+        row: sockpitRow,
+        run: async (i) => {
+          const r = await sandboxPython(factories.pool!, driver, devNull, spec);
+          if (i >= 0) {
+            sockpitSamples.push(r.ms);
+            sockpitDestroy.push(r.destroyMs);
+          }
+        },
+      },
+      ...peers
+        .filter((p) => p.runner.available)
+        .map((p) => ({
+          row: p.row,
+          run: (i: number) => {
+            const ms = p.runner.run();
+            if (i >= 0) p.samples.push(ms);
+          },
+        })),
+      {
+        row: null,
+        run: async (i) => {
+          const r = await expectTier(coldD, 'cold', i);
+          if (i < 0) return;
+          if (r.tier !== 'cold') invokeSamples.coldWrong++;
+          else {
+            invokeSamples.cold.push(r.ms);
+            invokeSamples.coldServer.push(r.serverTotal);
+          }
+        },
+      },
+      {
+        row: null,
+        run: async (i) => {
+          const r = await expectTier(warmD, 'warm', i);
+          if (i < 0) return;
+          if (r.tier !== 'warm') invokeSamples.warmWrong++;
+          else {
+            invokeSamples.warm.push(r.ms);
+            invokeSamples.warmServer.push(r.serverTotal);
+          }
+        },
+      },
+    ];
+    for (let i = -WARMUP; i < counts.python; i++) {
+      for (const mode of rotate(loop, i)) await mode.run(i);
+      check();
+      if (i >= 0 && (i + 1) % 10 === 0) onProgress(`  ${i + 1}/${counts.python}`);
+    }
+
+    sockpitRow.summary = summarize(sockpitSamples);
+    sockpitRow.notes.push(`destroy (kill + cgroup back to the pool + unmount) afterwards: p50 ${formatMs(summarize(sockpitDestroy).p50)} ms`);
+    for (const p of peers) if (p.samples.length > 0) p.row.summary = summarize(p.samples);
+    const pythonRows = [sockpitRow, ...peers.map((p) => p.row)];
+
+    const invokeRow = (key: 'cold' | 'warm', label: string, samples: number[], server: number[], wrong: number): InvokeRow => {
+      if (samples.length === 0) throw new Error(`no ${key} invocation was served from the ${key} tier (${wrong} from another)`);
+      const finite = server.filter(Number.isFinite);
+      return { key, label, summary: summarize(samples), wrongTier: wrong, serverTotalP50: finite.length > 0 ? summarize(finite).p50 : NaN };
+    };
+    let invokeRows: InvokeRow[];
+    try {
+      invokeRows = [
+        invokeRow('cold', 'cold invoke (fresh sandbox + interpreter)', invokeSamples.cold, invokeSamples.coldServer, invokeSamples.coldWrong),
+        invokeRow('warm', 'warm invoke (thawed idle instance)', invokeSamples.warm, invokeSamples.warmServer, invokeSamples.warmWrong),
+      ];
+    } catch (err) {
+      throw new Error(`end-to-end: ${(err as Error).message}`);
+    }
+    if (invokeSamples.coldWrong) notes.push(`${invokeSamples.coldWrong} cold-daemon calls were not served cold: left out`);
+    if (invokeSamples.warmWrong) notes.push(`${invokeSamples.warmWrong} warm-daemon calls were not served warm: left out`);
+
+    // --- targets
+    const bwrapP50 = bwrap.available ? peers[0].row.summary?.p50 ?? NaN : NaN;
+    const [cold, warm] = invokeRows;
+    const targets: Target[] = [
+      target('sandbox create p50 (pool)', '≤ 1 ms', pooled.create.p50, pooled.create.p50 <= 1, `${formatMs(pooled.create.p50)} ms`),
+      target('pool vs mkdir/rmdir, create+destroy p50', '≥ 2x faster', speedup.total, speedup.total >= 2, formatRatio(speedup.total)),
+      target('cold invoke p50 vs bwrap + python3 p50', '≤ 1.00x (not slower)', ratio(cold.summary.p50, bwrapP50), ratio(cold.summary.p50, bwrapP50) <= 1, `${formatRatio(ratio(cold.summary.p50, bwrapP50))} (${formatMs(cold.summary.p50)} vs ${formatMs(bwrapP50)} ms)`),
+      target('warm invoke p50', '≤ 2 ms', warm.summary.p50, warm.summary.p50 <= 2, `${formatMs(warm.summary.p50)} ms`),
+      target('cold invoke p50', '≤ 30 ms', cold.summary.p50, cold.summary.p50 <= 30, `${formatMs(cold.summary.p50)} ms`),
+    ];
+
+    report = {
+      benchmark: 'sandbox',
+      version: VERSION,
+      startedAt: started.toISOString(),
+      durationSeconds: 0,
+      host: { kernel: os.release(), cpus: os.cpus().length, cgroupMode: layout.mode, node: process.version },
+      iterations: counts,
+      createDestroy: { modes, speedup },
+      python: { command: [PYTHON, ...PYTHON_ARGS], rows: pythonRows },
+      invoke: { rows: invokeRows },
+      targets,
+      notes,
+    };
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    onProgress('cleaning up');
+    const problems: string[] = [];
+    // daemons first (they stop their own sandboxes, cgroups and mounts), then ours in reverse order
+    const stopped = await Promise.allSettled(daemons.map((d) => d.stop()));
+    stopped.forEach((s, k) => s.status === 'rejected' && problems.push(`daemon ${daemons[k].key}: ${(s.reason as Error).message}`));
+    for (const c of cleanups.reverse()) {
+      try {
+        await c.fn();
+      } catch (err) {
+        problems.push(`${c.what}: ${(err as Error).message}`);
+      }
+    }
+    try {
+      removeTree(tmp); // unmounts whatever is still under it, then removes it
+    } catch (err) {
+      problems.push(`${tmp}: ${(err as Error).message}`);
+    }
+    if (problems.length > 0) {
+      const msg = `clean-up problems:\n  ${problems.join('\n  ')}`;
+      if (report) report.notes.push(msg);
+      else onProgress(msg);
+    }
+  }
+  if (!report) throw new Error('internal: no report');
+  report.durationSeconds = (now() - t0) / 1000;
+  return report;
+}
+
+function target(name: string, goal: string, value: number, ok: boolean, measured: string): Target {
+  return { name, target: goal, measured, value, ok: Number.isFinite(value) && ok };
+}
+
+/** the list rotated left by i (mod length): each mode takes every position equally often */
+function rotate<T>(list: readonly T[], i: number): T[] {
+  const k = ((i % list.length) + list.length) % list.length;
+  return [...list.slice(k), ...list.slice(0, k)];
+}
+
+/** A cold python3 in a sockpit sandbox: prepare → spawn (joins the cgroup, namespaces, chroot, uid) → exit. */
+async function sandboxPython(factory: SandboxFactory, driver: CgroupDriver, devNull: number, spec: SandboxSpec): Promise<{ ms: number; destroyMs: number }> {
+  const a = now();
+  const sandbox = factory.prepare(spec);
+  const fds: number[] = [];
+  let ms: number;
+  try {
+    for (const file of driver.joinFiles(sandbox.cgroup)) fds.push(fs.openSync(file, fs.constants.O_WRONLY));
+    const { pidfd } = native.spawn({
+      file: PYTHON,
+      argv: [PYTHON, ...PYTHON_ARGS],
+      env: ['PATH=/usr/local/bin:/usr/bin:/bin', 'HOME=/tmp', 'LANG=C.UTF-8'],
+      root: sandbox.dirs.root,
+      cwd: '/tmp',
+      uid: UID,
+      gid: GID,
+      cgroupProcsFds: fds,
+      fds: [devNull, devNull, devNull],
+      namespaces: ['pid', 'uts', 'ipc'],
+      hostname: 'sockpit',
+      rlimits: { core: 0, nofile: 1024 },
+      dieWithParent: true,
+    });
+    let status;
+    try {
+      status = await native.waitExit(pidfd);
+    } finally {
+      fs.closeSync(pidfd);
+    }
+    ms = now() - a;
+    if (status.code !== 0) throw new Error(`python3 in sandbox ${sandbox.id} exited with ${status.code ?? status.signal}`);
+  } catch (err) {
+    await sandbox.destroy().catch(() => {}); // the error that matters is the first one
+    throw err;
+  } finally {
+    for (const fd of fds) fs.closeSync(fd);
+  }
+  const b = now();
+  await sandbox.destroy();
+  return { ms, destroyMs: now() - b };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// the daemons of the end-to-end part
+
+interface DaemonChild {
+  key: string;
+  client: SockpitClient;
+  ready: Promise<void>;
+  stop(): Promise<void>;
+}
+
+function startDaemon(tmp: string, key: string, config: object): DaemonChild {
+  const socket = path.join(tmp, `${key}.sock`);
+  const configFile = path.join(tmp, `${key}.yaml`);
+  fs.writeFileSync(configFile, JSON.stringify(config));
+  // without our mount-namespace mark, so the daemon makes its own private namespace as it always does
+  const env = { ...process.env };
+  delete env.SOCKPIT_PRIVATE_MOUNTNS;
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [path.join(REPO_ROOT, 'bin', 'sockpit.js'), 'daemon', '--socket', socket, '--state-dir', path.join(tmp, `${key}-state`), '--config', configFile],
+    { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true }, // its own process group: a Ctrl-C reaches it only through us
+  );
+  let output = '';
+  const keep = (d: Buffer) => {
+    output = (output + d.toString()).slice(-4000);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  let exited = false;
+  const exit = new Promise<void>((resolve) => {
+    child.once('exit', () => {
+      exited = true;
+      resolve();
+    });
+    child.once('error', (err) => {
+      keep(Buffer.from(String(err)));
+      exited = true;
+      resolve();
+    });
+  });
+  const client = new SockpitClient(socket);
+  const ready = (async () => {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      if (exited) throw new Error(`the ${key} daemon exited before it answered: ${output.trim()}`);
+      try {
+        await client.status();
+        return;
+      } catch {
+        if (Date.now() > deadline) throw new Error(`the ${key} daemon did not answer on ${socket} within 30 s: ${output.trim()}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  })();
+  ready.catch(() => {}); // awaited by the caller; never an unhandled rejection
+  let stopping: Promise<void> | null = null;
+  return {
+    key,
+    client,
+    ready,
+    stop() {
+      stopping ??= (async () => {
+        await client.close().catch(() => {});
+        if (exited) return;
+        child.kill('SIGTERM');
+        const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 20_000).unref());
+        if ((await Promise.race([exit.then(() => 'exit' as const), timer])) === 'timeout') {
+          child.kill('SIGKILL');
+          await exit;
+          throw new Error(`did not stop within 20 s of SIGTERM; killed (its own clean-up may not have run): ${output.trim().slice(-500)}`);
+        }
+        if (child.exitCode !== 0) throw new Error(`exited with ${child.exitCode ?? child.signalCode} on SIGTERM: ${output.trim().slice(-500)}`);
+      })();
+      return stopping;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// printing
+
+const mark = (ok: boolean) => (ok ? '✓' : '✗');
+
+export function formatReport(r: BenchReport): string {
+  const out: string[] = [];
+  const it = r.iterations;
+  out.push(
+    `sockpit ${r.version} bench sandbox — ${r.startedAt}, Linux ${r.host.kernel}, ${r.host.cpus} CPUs, cgroups ${r.host.cgroupMode}, ${r.durationSeconds.toFixed(0)} s`,
+  );
+  out.push(`samples: ${it.createDestroy} create/destroy per mode, ${it.python} python runs and invocations per mode (after ${it.warmup} warm-up rounds), modes interleaved`);
+  out.push('');
+
+  out.push('1. Sandbox create + destroy (cgroup + mounts, before Python starts; ms)');
+  const cd = r.createDestroy;
+  const cdRow = (m: CreateDestroyMode) => [
+    m.label,
+    formatMs(m.create.p50),
+    formatMs(m.create.p99),
+    formatMs(m.destroy.p50),
+    formatMs(m.destroy.p99),
+    formatMs(m.total.p50),
+    formatMs(m.total.p99),
+    m.throughputPerSecond.toFixed(0),
+  ];
+  out.push(
+    renderTable(
+      ['mode', 'create p50', 'p99', 'destroy p50', 'p99', 'create+destroy p50', 'p99', 'sandboxes/s'],
+      [
+        ...cd.modes.map(cdRow),
+        ['speed-up of the pool (p50)', formatRatio(cd.speedup.create), '', formatRatio(cd.speedup.destroy), '', formatRatio(cd.speedup.total), '', formatRatio(cd.speedup.throughput)],
+      ],
+      ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
+    ),
+  );
+  out.push('');
+
+  out.push(`2. Cold \`${r.python.command.join(' ')}\` (ms, start to exit)`);
+  const rows = r.python.rows;
+  const bwrapP50 = rows.find((x) => x.key === 'bwrap')?.summary?.p50 ?? NaN;
+  const sockpitP50 = rows.find((x) => x.key === 'sockpit')?.summary?.p50 ?? NaN;
+  out.push(
+    renderTable(
+      ['runtime', 'p50', 'p99', 'mean', 'min', 'vs bwrap p50', 'vs sockpit p50'],
+      rows.map((x) =>
+        x.summary
+          ? [x.label, formatMs(x.summary.p50), formatMs(x.summary.p99), formatMs(x.summary.mean), formatMs(x.summary.min), formatRatio(ratio(x.summary.p50, bwrapP50)), formatRatio(ratio(x.summary.p50, sockpitP50))]
+          : [x.label, 'unavailable'],
+      ),
+      ['left', 'right', 'right', 'right', 'right', 'right', 'right'],
+    ),
+  );
+  out.push('');
+
+  out.push('3. End to end through the socket: client.run("echo", {"n": i}) (ms, client side)');
+  out.push(
+    renderTable(
+      ['invocation', 'p50', 'p99', 'mean', 'min', 'server total p50', 'vs bwrap+python3 p50'],
+      r.invoke.rows.map((x) => [
+        x.label,
+        formatMs(x.summary.p50),
+        formatMs(x.summary.p99),
+        formatMs(x.summary.mean),
+        formatMs(x.summary.min),
+        formatMs(x.serverTotalP50),
+        formatRatio(ratio(x.summary.p50, bwrapP50)),
+      ]),
+      ['left', 'right', 'right', 'right', 'right', 'right', 'right'],
+    ),
+  );
+  out.push('');
+
+  out.push('Targets');
+  out.push(
+    renderTable(
+      ['', 'target', 'measured', ''],
+      r.targets.map((t) => [t.name, t.target, t.measured, mark(t.ok)]),
+    ),
+  );
+
+  const notes = [
+    ...r.python.rows.flatMap((x) => x.notes.map((n) => `${x.label}: ${n}`)),
+    ...r.notes,
+  ];
+  if (notes.length > 0) {
+    out.push('');
+    out.push('Notes');
+    for (const n of notes) out.push(`- ${n}`);
+  }
+  return out.join('\n');
+}
