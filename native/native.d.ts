@@ -39,6 +39,7 @@ export interface RawSpawnOptions {
   cwd: string;
   uid: number;
   gid: number;
+  /** open fds of cgroup join files (v1 `tasks` or v2 `cgroup.procs`): the child writes "0" to each, first */
   cgroupProcsFds: number[];
   fds: number[];
   namespaces: RawNamespace[];

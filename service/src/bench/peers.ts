@@ -304,6 +304,20 @@ function planCrunCgroups(): CrunPlacement {
   return { helperScript: script, prefix: '', realParents, needsUnifiedHidden };
 }
 
+/** This process's own cgroup directory in every mounted hierarchy (v1 and unified). */
+export function ownCgroupDirs(): string[] {
+  const lines = parseProcCgroup(fs.readFileSync('/proc/self/cgroup', 'utf8'));
+  const mounts = parseCgroupMounts(fs.readFileSync('/proc/self/mountinfo', 'utf8'));
+  const dirs: string[] = [];
+  for (const line of lines) {
+    const wanted = line.controllers === '' ? [] : line.controllers.split(',');
+    const mount = mounts.find((m) => (line.controllers === '' ? m.fstype === 'cgroup2' : m.fstype === 'cgroup' && wanted.every((c) => m.controllers.includes(c))));
+    const rel = mount ? within(mount.root, line.own) : null;
+    if (mount && rel !== null) dirs.push(path.join(mount.mountpoint, rel));
+  }
+  return dirs;
+}
+
 function shq(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }

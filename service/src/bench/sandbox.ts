@@ -18,12 +18,12 @@ import { inPrivateMountNamespace, reexecInPrivateMountNamespace } from '../daemo
 import { REPO_ROOT, RUNTIME_DIR, VERSION } from '../paths';
 import { SandboxFactory, type SandboxSpec } from '../sandbox/sandbox';
 import { assembleBase, removeTree } from '../sandbox/rootfs';
-import { BwrapRunner, CrunRunner, ensurePeerTools, PYTHON, PYTHON_ARGS, SpawnRunner, type PeerRunner } from './peers';
+import { BwrapRunner, CrunRunner, ensurePeerTools, ownCgroupDirs, PYTHON, PYTHON_ARGS, SpawnRunner, type PeerRunner } from './peers';
 import { formatMs, formatRatio, ratio, renderTable, summarize, type Summary } from './stats';
 
 export interface SandboxBenchOptions {
   json: boolean;
-  /** python runs and invocations per mode; create/destroy runs 5x as many. Default 40. */
+  /** python runs and invocations per mode; create/destroy runs 10x as many. Default 250 (~50 s here). */
   iterations?: number;
 }
 
@@ -83,6 +83,7 @@ export interface BenchReport {
 const UID = 65534;
 const GID = 65534;
 const WARMUP = 3;
+const DEFAULT_ITERATIONS = 250;
 const now = (): number => performance.now();
 
 /** Runs the benchmark and prints it. Returns null when it re-ran itself in a private mount namespace. */
@@ -106,9 +107,9 @@ class Aborted extends Error {}
 
 export async function measureSandboxBench(opts: { iterations?: number }, onProgress: (msg: string) => void = () => {}): Promise<BenchReport> {
   if (!inPrivateMountNamespace()) throw new Error('measureSandboxBench must run in a private mount namespace (see daemon/mountns)');
-  const n = opts.iterations ?? 40;
+  const n = opts.iterations ?? DEFAULT_ITERATIONS;
   if (!Number.isInteger(n) || n < 1) throw new Error(`iterations must be a positive integer, got ${n}`);
-  const counts = { createDestroy: 5 * n, python: n, invoke: n, warmup: WARMUP };
+  const counts = { createDestroy: 10 * n, python: n, invoke: n, warmup: WARMUP };
   const started = new Date();
   const t0 = now();
   const notes: string[] = [];
@@ -409,6 +410,8 @@ export async function measureSandboxBench(opts: { iterations?: number }, onProgr
     } catch (err) {
       problems.push(`${tmp}: ${(err as Error).message}`);
     }
+    problems.push(...leftovers(tmp, [stateDir, ...daemons.map((d) => d.stateDir)].map(cgroupTag)));
+    if (problems.length === 0) notes.push(`clean-up checked: no mounts under ${tmp}, no cgroups of ours, no crun containers, ${tmp} removed`);
     if (problems.length > 0) {
       const msg = `clean-up problems:\n  ${problems.join('\n  ')}`;
       if (report) report.notes.push(msg);
@@ -418,6 +421,29 @@ export async function measureSandboxBench(opts: { iterations?: number }, onProgr
   if (!report) throw new Error('internal: no report');
   report.durationSeconds = (now() - t0) / 1000;
   return report;
+}
+
+/** what is still there after clean-up: mounts under tmp, tmp itself, cgroups with our tags or crun's ids */
+function leftovers(tmp: string, tags: string[]): string[] {
+  const left: string[] = [];
+  const mounts = fs
+    .readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((l) => l.split(' ')[4]?.startsWith(`${tmp}/`));
+  if (mounts.length > 0) left.push(`${mounts.length} mount(s) under ${tmp}`);
+  if (fs.existsSync(tmp)) left.push(`${tmp} still exists`);
+  for (const own of ownCgroupDirs()) {
+    let names: string[] = [];
+    try {
+      names = fs.readdirSync(own);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      if (tags.includes(name) || name.startsWith(`sockpit-bench-crun-${process.pid}-`)) left.push(`cgroup ${path.join(own, name)}`);
+    }
+  }
+  return left;
 }
 
 function target(name: string, goal: string, value: number, ok: boolean, measured: string): Target {
@@ -477,6 +503,7 @@ async function sandboxPython(factory: SandboxFactory, driver: CgroupDriver, devN
 
 interface DaemonChild {
   key: string;
+  stateDir: string;
   client: SockpitClient;
   ready: Promise<void>;
   stop(): Promise<void>;
@@ -485,13 +512,14 @@ interface DaemonChild {
 function startDaemon(tmp: string, key: string, config: object): DaemonChild {
   const socket = path.join(tmp, `${key}.sock`);
   const configFile = path.join(tmp, `${key}.yaml`);
+  const stateDir = path.join(tmp, `${key}-state`);
   fs.writeFileSync(configFile, JSON.stringify(config));
   // without our mount-namespace mark, so the daemon makes its own private namespace as it always does
   const env = { ...process.env };
   delete env.SOCKPIT_PRIVATE_MOUNTNS;
   const child: ChildProcess = spawn(
     process.execPath,
-    [path.join(REPO_ROOT, 'bin', 'sockpit.js'), 'daemon', '--socket', socket, '--state-dir', path.join(tmp, `${key}-state`), '--config', configFile],
+    [path.join(REPO_ROOT, 'bin', 'sockpit.js'), 'daemon', '--socket', socket, '--state-dir', stateDir, '--config', configFile],
     { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true }, // its own process group: a Ctrl-C reaches it only through us
   );
   let output = '';
@@ -530,6 +558,7 @@ function startDaemon(tmp: string, key: string, config: object): DaemonChild {
   let stopping: Promise<void> | null = null;
   return {
     key,
+    stateDir,
     client,
     ready,
     stop() {
@@ -592,17 +621,28 @@ export function formatReport(r: BenchReport): string {
   const rows = r.python.rows;
   const bwrapP50 = rows.find((x) => x.key === 'bwrap')?.summary?.p50 ?? NaN;
   const sockpitP50 = rows.find((x) => x.key === 'sockpit')?.summary?.p50 ?? NaN;
+  const spawnP50 = rows.find((x) => x.key === 'true')?.summary?.p50 ?? NaN;
   out.push(
     renderTable(
-      ['runtime', 'p50', 'p99', 'mean', 'min', 'vs bwrap p50', 'vs sockpit p50'],
+      ['runtime', 'p50', 'p99', 'mean', 'min', 'p50 - spawnSync true', 'vs bwrap p50', 'vs sockpit p50'],
       rows.map((x) =>
         x.summary
-          ? [x.label, formatMs(x.summary.p50), formatMs(x.summary.p99), formatMs(x.summary.mean), formatMs(x.summary.min), formatRatio(ratio(x.summary.p50, bwrapP50)), formatRatio(ratio(x.summary.p50, sockpitP50))]
+          ? [
+              x.label,
+              formatMs(x.summary.p50),
+              formatMs(x.summary.p99),
+              formatMs(x.summary.mean),
+              formatMs(x.summary.min),
+              x.key === 'sockpit' || x.key === 'true' ? '' : formatMs(x.summary.p50 - spawnP50),
+              formatRatio(ratio(x.summary.p50, bwrapP50)),
+              formatRatio(ratio(x.summary.p50, sockpitP50)),
+            ]
           : [x.label, 'unavailable'],
       ),
-      ['left', 'right', 'right', 'right', 'right', 'right', 'right'],
+      ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
     ),
   );
+  out.push('(peers are timed around child_process.spawnSync; sockpit around native.spawn + pidfd wait, without that overhead)');
   out.push('');
 
   out.push('3. End to end through the socket: client.run("echo", {"n": i}) (ms, client side)');

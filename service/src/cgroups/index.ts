@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { wrap } from '../errors';
 import { detectLayout, unifiedOwnDir, type CgroupLayout } from './layout';
 
-export { CONTROLLERS, detectLayout, withoutUnified } from './layout';
+export { CONTROLLERS, detectLayout, layoutForSandboxes, withoutUnified } from './layout';
 export type { CgroupLayout, CgroupMode, Controller, Placement, UnifiedPlacement } from './layout';
 export { createDriver } from './driver';
 export type { Cgroup, CgroupDriver, CgroupPaths, DriverInfo, DriverOptions, FreezeState, Limits } from './driver';

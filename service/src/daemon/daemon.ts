@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Config } from '../config';
 import { SockpitError } from '../errors';
-import { CgroupDriver, CgroupPool, createDriver, readLayout } from '../cgroups';
+import { CgroupDriver, CgroupMode, CgroupPool, createDriver, layoutForSandboxes, readLayout } from '../cgroups';
 import { FunctionStore } from '../functions/store';
 import { deployFunction } from '../functions/deploy';
 import { validateName } from '../functions/spec';
@@ -52,6 +52,7 @@ export class Daemon implements ApiBackend {
   private constructor(
     readonly config: Config,
     readonly paths: DaemonPaths,
+    private readonly hostCgroupMode: CgroupMode,
     private readonly driver: CgroupDriver,
     private readonly pool: CgroupPool,
     private readonly store: FunctionStore,
@@ -72,7 +73,8 @@ export class Daemon implements ApiBackend {
 
     // Whatever a crashed run left: its mounts died with its mount namespace, except under a live process that
     // still holds it; those processes are in our cgroups and the pool's start kills them.
-    const driver = createDriver(readLayout(), cgroupTag(config.stateDir));
+    const hostLayout = readLayout();
+    const driver = createDriver(layoutForSandboxes(hostLayout), cgroupTag(config.stateDir));
     let factory: SandboxFactory | undefined;
     const pool = new CgroupPool(driver, {
       initial: config.pool.initial,
@@ -101,7 +103,7 @@ export class Daemon implements ApiBackend {
       gid: config.sandboxGid,
     });
     const provisioner = new Provisioner(factory, store, config);
-    const daemon = new Daemon(config, paths, driver, pool, store, factory, provisioner);
+    const daemon = new Daemon(config, paths, hostLayout.mode, driver, pool, store, factory, provisioner);
     await daemon.listen();
     return daemon;
   }
@@ -122,7 +124,7 @@ export class Daemon implements ApiBackend {
       version: VERSION,
       pid: process.pid,
       uptimeSeconds: (Date.now() - this.startedAt) / 1000,
-      cgroupMode: this.driver.mode,
+      cgroupMode: this.hostCgroupMode,
       base: this.config.base ?? 'host /usr',
       python: this.config.python,
       pool: this.pool.stats(),

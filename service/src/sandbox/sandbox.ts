@@ -64,14 +64,8 @@ export class SandboxFactory {
     return sandbox;
   }
 
-  /**
-   * Starts the instance host into a prepared sandbox: new namespaces, chroot and uid at once; the cgroup join
-   * is `joined`, which runs beside the interpreter's start-up. A cgroup migration waits for an RCU grace
-   * period (~7 ms here, on the global cgroup_threadgroup_rwsem) whenever none happened just before, and the
-   * interpreter needs ~10 ms to start anyway: overlapping them takes the migration off the cold path. The
-   * instance imports no function code before its first request, which is sent only once `joined` resolved.
-   */
-  start(sandbox: Sandbox): { instance: Instance; joined: Promise<void> } {
+  /** Starts the instance host into a prepared sandbox: cgroup join, new namespaces, chroot, uid, exec. */
+  start(sandbox: Sandbox): Instance {
     const [channelParent, channelChild] = native.socketpair();
     const [outputRead, outputWrite] = native.pipe();
     try {
@@ -90,15 +84,14 @@ export class SandboxFactory {
         cwd: '/tmp',
         uid: this.opts.uid,
         gid: this.opts.gid,
-        cgroupProcsFds: [],
+        cgroupProcsFds: this.joinFdsOf(sandbox.cgroup),
         fds: [this.devNull, outputWrite, outputWrite, channelChild],
         namespaces: ['pid', 'uts', 'ipc'],
         hostname: 'sockpit',
         rlimits: { core: 0, nofile: 1024 },
         dieWithParent: true,
       });
-      const instance = new Instance(pid, pidfd, channelParent, outputRead);
-      return { instance, joined: this.join(pid, sandbox.cgroup) };
+      return new Instance(pid, pidfd, channelParent, outputRead);
     } catch (err) {
       fs.closeSync(channelParent);
       fs.closeSync(outputRead);
@@ -107,19 +100,6 @@ export class SandboxFactory {
       fs.closeSync(channelChild);
       fs.closeSync(outputWrite);
     }
-  }
-
-  /** Writes pid into the cgroup.procs of every hierarchy, off the JS thread (the writes may block). */
-  private async join(pid: number, cgroup: Cgroup): Promise<void> {
-    const text = String(pid);
-    await Promise.all(
-      this.joinFdsOf(cgroup).map(
-        (fd) =>
-          new Promise<void>((resolve, reject) =>
-            fs.write(fd, text, (err) => (err ? reject(wrap(err, `Can't move instance ${pid} into cgroup ${cgroup.name}`, { op: 'cgroup.join' })) : resolve())),
-          ),
-      ),
-    );
   }
 
   private joinFdsOf(cgroup: Cgroup): number[] {
@@ -150,8 +130,6 @@ export class SandboxFactory {
 
 export class Sandbox {
   instance: Instance | null = null;
-  /** resolves once the instance is in the sandbox's cgroups */
-  private joined: Promise<void> = Promise.resolve();
   private destroying: Promise<void> | null = null;
   private oomBaseline: number;
   frozen = false;
@@ -167,11 +145,8 @@ export class Sandbox {
   }
 
   start(): Instance {
-    const { instance, joined } = this.factory.start(this);
-    this.instance = instance;
-    this.joined = joined;
-    joined.catch(() => instance.kill()); // never let it run outside its limits
-    return instance;
+    this.instance = this.factory.start(this);
+    return this.instance;
   }
 
   get alive(): boolean {
@@ -193,7 +168,6 @@ export class Sandbox {
       }, this.spec.limits.timeoutMs);
     });
     try {
-      await Promise.race([this.joined, timeout]);
       const reply = await Promise.race([instance.call(event), timeout]);
       if (reply.status === 'error' && isMemoryError(reply.body)) {
         throw new SockpitError('out_of_memory', `the function ran out of memory (limit ${this.spec.limits.memoryMb} MB)`, {

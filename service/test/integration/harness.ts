@@ -151,3 +151,19 @@ export async function eventually(check: () => boolean | Promise<boolean>, what: 
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** For each populated cgroup of the daemon's pool: is it frozen? (v1 freezer.state, or v2 cgroup.events) */
+export function frozenStates(stateDir: string): boolean[] {
+  const states: boolean[] = [];
+  for (const dir of cgroupsOf(stateDir)) {
+    const v1 = dir.startsWith('/sys/fs/cgroup/freezer/');
+    const v2 = fs.existsSync(path.join(dir, 'cgroup.events')) && !dir.includes('/cgroup/memory/') && !dir.includes('/cgroup/pids/') && !dir.includes('/cgroup/cpu');
+    if (!v1 && !v2) continue;
+    for (const slot of fs.readdirSync(dir).filter((n) => n.startsWith('pool-'))) {
+      const p = path.join(dir, slot);
+      if (fs.readFileSync(path.join(p, 'cgroup.procs'), 'utf8').trim() === '') continue;
+      states.push(v1 ? fs.readFileSync(path.join(p, 'freezer.state'), 'utf8').trim() === 'FROZEN' : fs.readFileSync(path.join(p, 'cgroup.events'), 'utf8').includes('frozen 1'));
+    }
+  }
+  return states;
+}
