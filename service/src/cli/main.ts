@@ -52,6 +52,9 @@ program
   .option('--base <dir>', 'a root filesystem directory to use as the base image (default: assembled from the host)')
   .option('--python <path>', 'the interpreter inside the base image (default: /usr/bin/python3)')
   .option('--pool-size <n>', 'cgroups to pre-create in the pool', integer)
+  .option('--index-url <url>', 'the package index pip installs from (a PEP 503 simple index)')
+  .option('--find-links <dir>', 'an offline wheelhouse to install packages from (no index is used then)')
+  .option('--no-zygotes', 'turn Zygotes off: every cold start is a fresh interpreter')
   .action(async (opts, cmd: Command) => {
     if (!inPrivateMountNamespace()) return reexecInPrivateMountNamespace();
     const globals = cmd.optsWithGlobals();
@@ -62,6 +65,9 @@ program
         base: opts.base && path.resolve(opts.base),
         python: opts.python,
         poolSize: opts.poolSize,
+        indexUrl: opts.indexUrl,
+        findLinks: opts.findLinks && path.resolve(opts.findLinks),
+        noZygotes: opts.zygotes === false,
       });
       const daemon = await Daemon.start(config);
       const status = daemon.status();

@@ -37,3 +37,14 @@ test('a config file that is not a map is refused', () => {
   assert.throws(() => parseConfigText('- a\n- b\n', 'f'), /must be a map/);
   assert.deepEqual(parseConfigText('', 'f'), {});
 });
+
+test('package and zygote settings: flags override, bad values are named', () => {
+  const cfg = buildConfig(parseConfigText('zygotes:\n  memoryBudgetMb: 512\n', 'f'), { findLinks: '/srv/wheels', noZygotes: true });
+  assert.equal(cfg.packages.findLinks, '/srv/wheels');
+  assert.equal(cfg.packages.indexUrl, null);
+  assert.equal(cfg.zygotes.enabled, false);
+  assert.equal(cfg.zygotes.memoryBudgetMb, 512);
+  assert.throws(() => buildConfig({}, { indexUrl: 'ftp://x', findLinks: 'rel' }), (e: Error) => /indexUrl: must be an http/.test(e.message) && /findLinks: must be an absolute/.test(e.message));
+  assert.throws(() => buildConfig({}, { indexUrl: 'http://127.0.0.1:1/simple', findLinks: '/w' }), /not both/);
+  assert.equal(buildConfig(parseConfigText('packages:\n  indexUrl: null\n', 'f'), {}).packages.indexUrl, null);
+});

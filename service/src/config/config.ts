@@ -35,6 +35,25 @@ export interface Config {
     /** idle instances older than this are destroyed */
     idleTtlMs: number;
   };
+  packages: {
+    /** a PEP 503 simple index; null = pip's default index, unless findLinks is set */
+    indexUrl: string | null;
+    /** an offline wheelhouse directory: used with --no-index */
+    findLinks: string | null;
+    /** install wheels only (no sdist builds: they run arbitrary code on the host) */
+    wheelsOnly: boolean;
+    /** the host interpreter that runs pip (it needs pip installed) */
+    pipPython: string;
+  };
+  zygotes: {
+    enabled: boolean;
+    /** total memory of the Zygote tree; childless idle Zygotes are evicted by lowest hits per byte above it */
+    memoryBudgetMb: number;
+    /** a Zygote is grown for a package set once this many calls asked for it (1 = on the first miss) */
+    growAfterMisses: number;
+    /** every message to a Zygote gets an answer within this time, or the Zygote is taken as dead */
+    replyTimeoutMs: number;
+  };
   /** largest request body accepted */
   maxBodyBytes: number;
   /** largest deployable function folder */
@@ -52,6 +71,8 @@ export const DEFAULT_CONFIG: Config = {
   pool: { initial: 8, max: 512 },
   limits: { memoryMb: 256, pids: 64, cpus: 1, timeoutMs: 30_000 },
   warm: { memoryBudgetMb: 1024, idleTtlMs: 600_000 },
+  packages: { indexUrl: null, findLinks: null, wheelsOnly: true, pipPython: '/usr/bin/python3' },
+  zygotes: { enabled: true, memoryBudgetMb: 2048, growAfterMisses: 1, replyTimeoutMs: 10_000 },
   maxBodyBytes: 6 * 1024 * 1024,
   maxFunctionBytes: 64 * 1024 * 1024,
 };
@@ -63,7 +84,13 @@ export interface ConfigFlags {
   base?: string;
   python?: string;
   poolSize?: number;
+  indexUrl?: string;
+  findLinks?: string;
+  noZygotes?: boolean;
 }
+
+/** settings that are a string or null */
+const NULLABLE = new Set(['base', 'indexUrl', 'findLinks']);
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -91,6 +118,9 @@ export function buildConfig(file: Record<string, Json>, flags: ConfigFlags, sour
   if (flags.base !== undefined) cfg.base = flags.base;
   if (flags.python !== undefined) cfg.python = flags.python;
   if (flags.poolSize !== undefined) cfg.pool.initial = flags.poolSize;
+  if (flags.indexUrl !== undefined) cfg.packages.indexUrl = flags.indexUrl;
+  if (flags.findLinks !== undefined) cfg.packages.findLinks = flags.findLinks;
+  if (flags.noZygotes) cfg.zygotes.enabled = false;
   validate(cfg, problems);
   if (problems.length > 0) {
     throw new SockpitError('bad_request', `invalid configuration:\n  ${problems.join('\n  ')}`, { detail: problems });
@@ -114,12 +144,13 @@ function mergeInto(target: Record<string, Json>, patch: Record<string, Json>, at
       mergeInto(current, value, where, problems);
       continue;
     }
-    const expected = key === 'base' ? 'string' : typeof current;
+    const nullable = NULLABLE.has(key);
+    const expected = nullable ? 'string' : typeof current;
     if (value !== null && typeof value !== expected) {
       problems.push(`${where}: must be a ${expected}, got ${JSON.stringify(value)}`);
       continue;
     }
-    if (value === null && key !== 'base') {
+    if (value === null && !nullable) {
       problems.push(`${where}: must not be null`);
       continue;
     }
@@ -151,6 +182,17 @@ function validate(cfg: Config, problems: string[]): void {
   validateLimits(cfg.limits, 'limits', problems);
   int('warm.memoryBudgetMb', cfg.warm.memoryBudgetMb, 0, 1 << 20);
   int('warm.idleTtlMs', cfg.warm.idleTtlMs, 0, 7 * 24 * 3600_000);
+  absolute('packages.findLinks', cfg.packages.findLinks);
+  absolute('packages.pipPython', cfg.packages.pipPython);
+  if (cfg.packages.indexUrl !== null && !/^https?:\/\/\S+$/.test(cfg.packages.indexUrl)) {
+    problems.push(`packages.indexUrl: must be an http(s) URL, got "${cfg.packages.indexUrl}"`);
+  }
+  if (cfg.packages.indexUrl !== null && cfg.packages.findLinks !== null) {
+    problems.push('packages: set indexUrl or findLinks, not both');
+  }
+  int('zygotes.memoryBudgetMb', cfg.zygotes.memoryBudgetMb, 0, 1 << 20);
+  int('zygotes.growAfterMisses', cfg.zygotes.growAfterMisses, 1, 1 << 20);
+  int('zygotes.replyTimeoutMs', cfg.zygotes.replyTimeoutMs, 100, 600_000);
   int('maxBodyBytes', cfg.maxBodyBytes, 1024, 1 << 30);
   int('maxFunctionBytes', cfg.maxFunctionBytes, 1024, 2 ** 40);
 }
