@@ -65,9 +65,19 @@ export function pidfdKill(pidfd: number, signal: number | NodeJS.Signals): boole
   return binding.pidfdKill(pidfd, number);
 }
 
-/** AF_UNIX stream socket pair, both ends close-on-exec. */
-export function socketpair(): [number, number] {
-  return binding.socketpair();
+/** A pidfd for a process this one did not spawn (close-on-exec). */
+export function pidfdOpen(pid: number): number {
+  return binding.pidfdOpen(pid);
+}
+
+/** prctl(PR_SET_CHILD_SUBREAPER): orphans below this process are reparented to it (and reaped by it). */
+export function setChildSubreaper(): void {
+  binding.setChildSubreaper();
+}
+
+/** AF_UNIX socket pair (stream, or seqpacket to keep message boundaries), both ends close-on-exec. */
+export function socketpair(options: { seqpacket?: boolean } = {}): [number, number] {
+  return binding.socketpair(options.seqpacket ?? false);
 }
 
 /** [read, write], both close-on-exec. */

@@ -62,7 +62,9 @@ export interface NativeBinding {
   /** error is set only when waitid failed (then code and signal are null) */
   watchExit(pidfd: number, callback: (status: RawExitStatus, error?: NativeErrorShape) => void): void;
   pidfdKill(pidfd: number, signal: number): boolean;
-  socketpair(): [number, number];
+  pidfdOpen(pid: number): number;
+  setChildSubreaper(): void;
+  socketpair(seqpacket?: boolean): [number, number];
   pipe(): [number, number];
   sendFds(sockfd: number, data: Buffer, fds: number[]): number;
   recvFds(sockfd: number, maxBytes: number, maxFds: number): { data: Buffer; fds: number[] };

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,6 +25,8 @@ namespace {
 
 const char kWatchUsage[] = "watchExit(pidfd: number, callback: (status: {pid, code, signal}, error?: Error) => void)";
 const char kKillUsage[] = "pidfdKill(pidfd: number, signal: number)";
+const char kOpenUsage[] = "pidfdOpen(pid: number)";
+const char kSubreaperUsage[] = "setChildSubreaper()";
 
 // One watched process. Lives from watchExit until its poll handle is closed; owns the callback reference.
 struct Watch {
@@ -153,6 +156,27 @@ Napi::Value PidfdKill(const Napi::CallbackInfo& info) {
   // ESRCH: the process has been reaped already. Tolerated on purpose: killing something gone is done.
   if (errno == ESRCH) return Napi::Boolean::New(env, false);
   ThrowErrno(env, "pidfd_send_signal", errno, "");
+}
+
+// A pidfd for a process this one did not spawn itself (one forked by a Zygote). Opened right after the process
+// reported its pid, while it cannot have exited yet (it waits for its first request), so the pid is its own.
+Napi::Value PidfdOpen(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ArgCount(env, kOpenUsage, info, 1, 1);
+  pid_t pid = static_cast<pid_t>(ArgInt(env, kOpenUsage, info[0], "pid", 1, INT32_MAX));
+  long fd = syscall(SYS_pidfd_open, pid, 0);
+  if (fd < 0) ThrowErrno(env, "pidfd_open", errno, "");
+  // pidfd_open has no CLOEXEC flag of its own: a pidfd is always close-on-exec
+  return Napi::Number::New(env, static_cast<double>(fd));
+}
+
+// Orphans below this process (an instance whose Zygote-forked parent exited) are reparented to it, so it can
+// reap them through their pidfds instead of leaving zombies to an init that may not reap.
+Napi::Value SetChildSubreaper(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ArgCount(env, kSubreaperUsage, info, 0, 0);
+  if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) ThrowErrno(env, "prctl", errno, "PR_SET_CHILD_SUBREAPER");
+  return env.Undefined();
 }
 
 }  // namespace sockpit

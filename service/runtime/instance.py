@@ -2,7 +2,8 @@
 
 sockpitd talks to it over fd 3, one end of a socketpair it made before the spawn (so there is no socket file
 to bind and nothing to poll for). Frames both ways are a 4-byte big-endian length and a payload.
-  request payload:  the JSON event, as the caller sent it
+  request payload:  one kind byte, then its data: b"C" + the JSON event (a call); any other kind is refused
+                    (a fork request, say, belongs to a Zygote)
   response payload: a one-line JSON header, "\n", then the body
     header {"status": "ok" | "error" | "load_error", "load_ms": float, "exec_ms": float}
     body   ok: the JSON result; otherwise {"type", "message", "traceback"}
@@ -108,6 +109,10 @@ def describe(exc):
 
 def load_handler():
     """Imports f.py and returns (f, None) or (None, error body)."""
+    # packages first, in the order sockpitd resolved them; the function's own folder before them all
+    for path in reversed(os.environ.get("SOCKPIT_PATHS", "").split(":")):
+        if path and path not in sys.path:
+            sys.path.insert(0, path)
     sys.path.insert(0, HANDLER_DIR)
     try:
         import f as module  # noqa: the function's own module, named f by the OpenLambda format
@@ -127,6 +132,13 @@ def serve():
         request = read_frame()
         if request is None:
             return
+        if request[:1] != b"C":
+            error = {"type": "ProtocolError", "traceback": "",
+                     "message": f"this is a function instance: it serves calls only, not {request[:1]!r} requests "
+                                "(fork requests go to a Zygote)"}
+            send_frame({"status": "error", "load_ms": 0.0, "exec_ms": 0.0}, dumps(error).encode())
+            continue
+        request = request[1:]
         load_ms = 0.0
         if not loaded:
             started = time.perf_counter()

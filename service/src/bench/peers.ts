@@ -86,6 +86,7 @@ export interface PeerRunner {
   /** the command line a sample runs */
   command: string[];
   /** one cold start; ms from spawn to exit. Throws when the run failed. */
+  probe?(): void | Promise<void>;
   run(): number;
   cleanup(): void | Promise<void>;
 }

@@ -158,11 +158,17 @@ export async function measureSandboxBench(opts: { iterations?: number }, onProgr
     const crun = new CrunRunner(path.join(tmp, 'crun'));
     cleanups.push({ what: 'crun', fn: () => crun.cleanup() });
     onProgress('setting up the peers');
-    await crun.probe();
     const bwrap = new BwrapRunner('bwrap', false);
-    bwrap.probe();
     const bwrapUserns = new BwrapRunner('bwrap-userns', true);
-    bwrapUserns.probe();
+    // a peer that can't be set up is reported unavailable; it never stops the benchmark
+    for (const peer of [crun, bwrap, bwrapUserns]) {
+      try {
+        await peer.probe();
+      } catch (err) {
+        peer.available = false;
+        peer.notes.push(`set-up failed: ${(err as Error).message}: unavailable`);
+      }
+    }
     check();
 
     // --- sockpit: one driver, two pools (the mkdir/rmdir one first: a pool's start() removes stale cgroups)
@@ -274,10 +280,11 @@ export async function measureSandboxBench(opts: { iterations?: number }, onProgr
     };
     const sockpitSamples: number[] = [];
     const sockpitDestroy: number[] = [];
-    const peerRows: Array<{ row: RuntimeRow; runner: PeerRunner; samples: number[] }> = [];
+    const sockpitPhases = { prepare: [] as number[], spawn: [] as number[], run: [] as number[] };
+    const peerRows: Array<{ row: RuntimeRow; runner: PeerRunner; samples: number[]; failures: number }> = [];
     const peerRow = (runner: PeerRunner, measures: string) => {
       const row: RuntimeRow = { key: runner.key, label: runner.label, measures, available: runner.available, notes: runner.notes, command: runner.available ? runner.command : undefined };
-      const entry = { row, runner, samples: [] as number[] };
+      const entry = { row, runner, samples: [] as number[], failures: 0 };
       peerRows.push(entry);
       return entry;
     };
@@ -301,6 +308,9 @@ export async function measureSandboxBench(opts: { iterations?: number }, onProgr
           if (i >= 0) {
             sockpitSamples.push(r.ms);
             sockpitDestroy.push(r.destroyMs);
+            sockpitPhases.prepare.push(r.prepareMs);
+            sockpitPhases.spawn.push(r.spawnMs);
+            sockpitPhases.run.push(r.ms - r.prepareMs - r.spawnMs);
           }
         },
       },
@@ -309,8 +319,13 @@ export async function measureSandboxBench(opts: { iterations?: number }, onProgr
         .map((p) => ({
           row: p.row,
           run: (i: number) => {
-            const ms = p.runner.run();
-            if (i >= 0) p.samples.push(ms);
+            try {
+              const ms = p.runner.run();
+              if (i >= 0) p.samples.push(ms);
+            } catch (err) {
+              p.failures++;
+              if (p.failures <= 3) p.row.notes.push(`a run failed: ${(err as Error).message}`);
+            }
           },
         })),
       {
@@ -345,8 +360,16 @@ export async function measureSandboxBench(opts: { iterations?: number }, onProgr
     }
 
     sockpitRow.summary = summarize(sockpitSamples);
-    sockpitRow.notes.push(`destroy (kill + cgroup back to the pool + unmount) afterwards: p50 ${formatMs(summarize(sockpitDestroy).p50)} ms`);
-    for (const p of peers) if (p.samples.length > 0) p.row.summary = summarize(p.samples);
+    const phase = (xs: number[]) => `${formatMs(summarize(xs).p50)}/${formatMs(summarize(xs).p99)}`;
+    sockpitRow.notes.push(
+      `phases p50/p99 ms: prepare ${phase(sockpitPhases.prepare)}, native.spawn until exec (cgroup join, namespaces, chroot) ${phase(sockpitPhases.spawn)}, ` +
+        `exec → exit seen ${phase(sockpitPhases.run)}; destroy afterwards (kill + cgroup back to the pool + unmount) ${phase(sockpitDestroy)}`,
+    );
+    for (const p of peers) {
+      if (p.failures > 0) p.row.notes.push(`${p.failures} of ${p.failures + p.samples.length} runs failed and are left out`);
+      if (p.samples.length > 0) p.row.summary = summarize(p.samples);
+      else p.row.available = false;
+    }
     const pythonRows = [sockpitRow, ...peers.map((p) => p.row)];
 
     const invokeRow = (key: 'cold' | 'warm', label: string, samples: number[], server: number[], wrong: number): InvokeRow => {
@@ -457,9 +480,16 @@ function rotate<T>(list: readonly T[], i: number): T[] {
 }
 
 /** A cold python3 in a sockpit sandbox: prepare → spawn (joins the cgroup, namespaces, chroot, uid) → exit. */
-async function sandboxPython(factory: SandboxFactory, driver: CgroupDriver, devNull: number, spec: SandboxSpec): Promise<{ ms: number; destroyMs: number }> {
+async function sandboxPython(
+  factory: SandboxFactory,
+  driver: CgroupDriver,
+  devNull: number,
+  spec: SandboxSpec,
+): Promise<{ ms: number; destroyMs: number; prepareMs: number; spawnMs: number }> {
   const a = now();
   const sandbox = factory.prepare(spec);
+  const prepared = now();
+  let spawned = NaN;
   const fds: number[] = [];
   let ms: number;
   try {
@@ -479,6 +509,7 @@ async function sandboxPython(factory: SandboxFactory, driver: CgroupDriver, devN
       rlimits: { core: 0, nofile: 1024 },
       dieWithParent: true,
     });
+    spawned = now(); // native.spawn returns once the child has joined the cgroup, set up and exec'd
     let status;
     try {
       status = await native.waitExit(pidfd);
@@ -495,7 +526,7 @@ async function sandboxPython(factory: SandboxFactory, driver: CgroupDriver, devN
   }
   const b = now();
   await sandbox.destroy();
-  return { ms, destroyMs: now() - b };
+  return { ms, destroyMs: now() - b, prepareMs: prepared - a, spawnMs: spawned - prepared };
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -174,7 +174,7 @@ bench
   .command('sandbox')
   .description('sandbox create+destroy with and without the pool; cold python3 in sockpit vs bubblewrap vs crun')
   .option('--json', 'print the results as JSON')
-  .option('--iterations <n>', 'python runs and invocations per mode (default 150); create/destroy runs 10x as many', integer)
+  .option('--iterations <n>', 'python runs and invocations per mode (default 250); create/destroy runs 10x as many', integer)
   .action(async (opts) => {
     const { runSandboxBench } = await import('../bench/sandbox' as string);
     await runSandboxBench({ json: Boolean(opts.json), iterations: opts.iterations });

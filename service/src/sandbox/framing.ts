@@ -3,6 +3,13 @@
 
 export const MAX_FRAME_BYTES = 1 << 30;
 
+/** The first byte of a request frame says what it is: only calls go to instances. */
+export const CALL = Buffer.from('C');
+
+export function encodeCall(event: Buffer): Buffer {
+  return encodeFrame(Buffer.concat([CALL, event]));
+}
+
 export function encodeFrame(payload: Buffer): Buffer {
   const head = Buffer.allocUnsafe(4);
   head.writeUInt32BE(payload.length, 0);

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import * as native from '../../../native';
 import { SockpitError } from '../errors';
-import { encodeFrame, FrameDecoder, InstanceReply, parseReply } from './framing';
+import { encodeCall, FrameDecoder, InstanceReply, parseReply } from './framing';
 
 const OUTPUT_TAIL_BYTES = 16 * 1024;
 
@@ -62,7 +62,7 @@ export class Instance {
     if (this.pending) return Promise.reject(new SockpitError('internal', 'the instance is already serving a call'));
     return new Promise((resolve, reject) => {
       this.pending = { resolve, reject };
-      this.channel.write(encodeFrame(event));
+      this.channel.write(encodeCall(event));
     });
   }
 

@@ -1,0 +1,195 @@
+"""A Zygote: a Python process that has imported a set of packages and forks new instances (or child Zygotes)
+on request, so they start with those imports done.
+
+sockpitd talks to it over fd 3, a SOCK_SEQPACKET socket: one message per request, its fds attached; every
+message either way is a 4-byte big-endian length and a JSON object.
+  request  {"op": "fork", "id": str, "kind": "instance" | "zygote", "paths": [sys.path entries],
+            "imports": [top-level modules, kind zygote], "env": {..., kind instance},
+            "uid": int, "gid": int, "hostname": str, "cgroups": int}
+           fds [channel, output, root (kind instance only), cgroup join files ("cgroups" of them)]
+  replies, all tagged with the request's id, on this same socket:
+           {"id", "pid": <the new process as sockpitd sees it>}  from the intermediate process
+           {"id", "ready": true, "import_ms"?} or {"id", "ready": false, "error"}  from the new process
+           {"id", "ok": false, "error"}  from the Zygote, for a request it refuses
+  At start-up a Zygote says {"id": "start", "ready": true, "import_ms"}.
+The new process then speaks on the channel it was given: an instance serves calls (instance.py), a Zygote
+serves fork requests (this file).
+
+The fork (DESIGN.md, "Fork protocol"): the intermediate child joins the cgroup through the passed fds,
+unshares UTS, IPC and, for an instance, PID; forks again, so an instance is PID 1 of its namespace; the new
+process chroots into the passed root, drops to the unprivileged uid with no_new_privs, closes every fd it must
+not keep, and only then says it is ready.
+"""
+
+import ctypes
+import json
+import os
+import socket
+import sys
+import time
+import traceback
+
+sys.path.insert(0, "/sockpit")
+import instance  # noqa: E402  imported once here, so no forked instance pays for it
+
+CONTROL_FD = 3
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWPID = 0x20000000
+PR_SET_NO_NEW_PRIVS = 38
+MAX_FDS = 64
+
+libc = ctypes.CDLL(None, use_errno=True)
+
+
+def check(result, what):
+    if result < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def frame(obj):
+    payload = json.dumps(obj).encode()
+    return len(payload).to_bytes(4, "big") + payload
+
+
+def write_all(fd, data):
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def import_all(modules):
+    for name in modules:
+        __import__(name)
+
+
+class Request:
+    def __init__(self, header, fds):
+        self.header = header
+        self.id = str(header.get("id", ""))
+        self.kind = header.get("kind")
+        count = int(header.get("cgroups", 0))
+        if header.get("op") != "fork":
+            raise ValueError(f"a Zygote serves fork requests only, not {header.get('op')!r}")
+        if self.kind not in ("instance", "zygote"):
+            raise ValueError(f"unknown fork kind {self.kind!r}")
+        need = 2 + (1 if self.kind == "instance" else 0) + count
+        if len(fds) != need:
+            raise ValueError(f"a {self.kind} fork needs {need} fds, got {len(fds)}")
+        self.channel, self.output = fds[0], fds[1]
+        self.root = fds[2] if self.kind == "instance" else None
+        self.cgroups = fds[len(fds) - count:]
+        self.fds = fds
+
+
+def child(req):
+    """The intermediate process: joins, unshares, forks the new process, reports its pid, exits."""
+    try:
+        for fd in req.cgroups:
+            os.write(fd, b"0")  # v1 tasks: a single-threaded process moves itself without the global lock
+        flags = CLONE_NEWUTS | CLONE_NEWIPC | (CLONE_NEWPID if req.kind == "instance" else 0)
+        check(libc.unshare(flags), "unshare")
+        hostname = req.header.get("hostname", "sockpit").encode()
+        check(libc.sethostname(hostname, len(hostname)), "sethostname")
+        pid = os.fork()
+        if pid == 0:
+            grandchild(req)  # never returns
+        write_all(CONTROL_FD, frame({"id": req.id, "pid": pid}))
+        os._exit(0)
+    except BaseException as exc:
+        try:
+            write_all(CONTROL_FD, frame({"id": req.id, "ready": False, "error": f"{type(exc).__name__}: {exc}"}))
+        finally:
+            os._exit(1)
+
+
+def grandchild(req):
+    """The new process: chroot, privileges, fds, then serve as an instance or a Zygote."""
+    report = os.dup(CONTROL_FD)  # the Zygote's socket, kept above the fds set up below until ready is said
+    try:
+        if req.root is not None:
+            os.fchdir(req.root)
+            os.chroot(".")
+            os.chdir("/")
+        os.environ.clear()
+        os.environ.update({str(k): str(v) for k, v in req.header.get("env", {}).items()})
+        for path in reversed(req.header.get("paths", [])):
+            if path not in sys.path:
+                sys.path.insert(1, path)
+        null = os.open("/dev/null", os.O_RDWR)
+        os.dup2(null, 0)
+        os.dup2(req.output, 1)
+        os.dup2(req.output, 2)
+        os.dup2(req.channel, CONTROL_FD)
+        os.closerange(CONTROL_FD + 1, report)
+        os.closerange(report + 1, 65536)
+        ready = {"id": req.id, "ready": True}
+        if req.kind == "instance":
+            gid, uid = int(req.header["gid"]), int(req.header["uid"])
+            os.setgroups([])
+            os.setresgid(gid, gid, gid)
+            os.setresuid(uid, uid, uid)
+            check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)")
+            os.chdir("/tmp")
+        else:
+            started = time.perf_counter()
+            import_all(req.header.get("imports", []))
+            ready["import_ms"] = (time.perf_counter() - started) * 1000
+        write_all(report, frame(ready))
+        os.close(report)
+    except BaseException as exc:
+        try:
+            detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            write_all(report, frame({"id": req.id, "ready": False, "error": detail}))
+        finally:
+            os._exit(1)
+    if req.kind == "instance":
+        instance.serve()
+    else:
+        serve()
+    os._exit(0)
+
+
+def serve():
+    """The fork loop on fd 3: one request at a time."""
+    control = socket.socket(fileno=CONTROL_FD)
+    while True:
+        try:
+            data, fds, _flags, _addr = socket.recv_fds(control, 1 << 16, MAX_FDS)
+        except InterruptedError:
+            continue
+        if not data:
+            return  # sockpitd closed the socket: this Zygote is done
+        req_id = ""
+        try:
+            try:
+                header = json.loads(data[4:])
+            except ValueError:
+                raise ValueError("a Zygote serves fork requests only: this message is not one") from None
+            if not isinstance(header, dict):
+                raise ValueError("a fork request is a JSON object")
+            req_id = str(header.get("id", ""))
+            req = Request(header, fds)
+        except (ValueError, TypeError) as exc:
+            for fd in fds:
+                os.close(fd)
+            write_all(CONTROL_FD, frame({"id": req_id, "ok": False, "error": str(exc)}))
+            continue
+        pid = os.fork()
+        if pid == 0:
+            child(req)  # never returns
+        for fd in req.fds:
+            os.close(fd)
+        os.waitpid(pid, 0)  # the intermediate exits as soon as it has forked
+
+
+def main():
+    started = time.perf_counter()
+    import_all([m for m in os.environ.get("SOCKPIT_IMPORTS", "").split(",") if m])
+    write_all(CONTROL_FD, frame({"id": "start", "ready": True, "import_ms": (time.perf_counter() - started) * 1000}))
+    serve()
+
+
+if __name__ == "__main__":
+    main()
