@@ -11,13 +11,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as native from '../../../native';
-import { CgroupPool, createDriver, readLayout, type CgroupDriver } from '../cgroups';
+import { CgroupPool, createDriver, layoutForSandboxes, readLayout, type CgroupDriver } from '../cgroups';
 import { SockpitClient } from '../client';
 import { cgroupTag } from '../daemon/daemon';
 import { inPrivateMountNamespace, reexecInPrivateMountNamespace } from '../daemon/mountns';
 import { REPO_ROOT, RUNTIME_DIR, VERSION } from '../paths';
 import { SandboxFactory, type SandboxSpec } from '../sandbox/sandbox';
-import { assembleBase, removeTree } from '../sandbox/rootfs';
+import { assembleBase, removeBase, removeTree } from '../sandbox/rootfs';
 import { BwrapRunner, CrunRunner, ensurePeerTools, ownCgroupDirs, PYTHON, PYTHON_ARGS, SpawnRunner, type PeerRunner } from './peers';
 import { formatMs, formatRatio, ratio, renderTable, summarize, type Summary } from './stats';
 
@@ -172,8 +172,7 @@ export async function measureSandboxBench(opts: { iterations?: number }, onProgr
     check();
 
     // --- sockpit: one driver, two pools (the mkdir/rmdir one first: a pool's start() removes stale cgroups)
-    const layout = readLayout();
-    const driver = createDriver(layout, cgroupTag(stateDir));
+    const driver = createDriver(layoutForSandboxes(readLayout()), cgroupTag(stateDir));
     const factories: { pool?: SandboxFactory; nopool?: SandboxFactory } = {};
     const nopool = new CgroupPool(driver, { pooled: false, onDiscard: (cg) => factories.nopool?.forgetCgroup(cg) });
     const pool = new CgroupPool(driver, { pooled: true, initial: 8, onDiscard: (cg) => factories.pool?.forgetCgroup(cg) });
@@ -182,7 +181,7 @@ export async function measureSandboxBench(opts: { iterations?: number }, onProgr
     await nopool.start();
     cleanups.push({ what: 'cgroup pool', fn: () => pool.stop() });
     await pool.start();
-    cleanups.push({ what: 'base image', fn: () => removeTree(baseDir) });
+    cleanups.push({ what: 'base image', fn: () => removeBase(baseDir) });
     assembleBase({ baseDir, rootfs: null, runtimeDir: RUNTIME_DIR, python: PYTHON, uid: UID, gid: GID });
     const factoryOpts = { baseDir, python: PYTHON, uid: UID, gid: GID };
     cleanups.push({ what: 'sandboxes', fn: () => Object.values(sandboxDirs).forEach((d) => removeTree(d)) });
@@ -405,7 +404,7 @@ export async function measureSandboxBench(opts: { iterations?: number }, onProgr
       version: VERSION,
       startedAt: started.toISOString(),
       durationSeconds: 0,
-      host: { kernel: os.release(), cpus: os.cpus().length, cgroupMode: layout.mode, node: process.version },
+      host: { kernel: os.release(), cpus: os.cpus().length, cgroupMode: readLayout().mode, node: process.version },
       iterations: counts,
       createDestroy: { modes, speedup },
       python: { command: [PYTHON, ...PYTHON_ARGS], rows: pythonRows },

@@ -167,14 +167,26 @@ export class Daemon implements ApiBackend {
   /** Stops serving, destroys every sandbox, removes the pool's cgroups, the base mounts and the socket. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
-      await this.api?.close();
-      await this.provisioner.close();
-      this.factory.close();
-      await this.pool.stop();
-      removeBase(this.paths.baseDir);
-      removeTree(this.paths.sandboxesDir);
-      this.store.close();
-      fs.rmSync(this.config.socket, { force: true });
+      // every step runs even when one before it failed: a half-stopped daemon must still let go of the rest
+      const steps: Array<[string, () => unknown]> = [
+        ['close the API', () => this.api?.close()],
+        ['destroy sandboxes', () => this.provisioner.close()],
+        ['close sandbox files', () => this.factory.close()],
+        ['remove cgroups', () => this.pool.stop()],
+        ['remove the base image', () => removeBase(this.paths.baseDir)],
+        ['remove scratch', () => removeTree(this.paths.sandboxesDir)],
+        ['close the database', () => this.store.close()],
+        ['remove the socket', () => fs.rmSync(this.config.socket, { force: true })],
+      ];
+      const failures: string[] = [];
+      for (const [what, step] of steps) {
+        try {
+          await step();
+        } catch (err) {
+          failures.push(`${what}: ${(err as Error).message}`);
+        }
+      }
+      if (failures.length > 0) throw new SockpitError('internal', `stopping left work undone:\n  ${failures.join('\n  ')}`);
     })();
     return this.stopping;
   }

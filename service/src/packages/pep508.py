@@ -133,17 +133,21 @@ def list_versions(req, name):
             except FileNotFoundError:
                 raise RuntimeError("find-links folder %s does not exist" % find_links)
             versions |= from_links(name, [(e, {}) for e in entries], wheels_only)
+    installed = {c for c in (canonical(v) for v in req.get("installed", {}).get(name, [])) if c}
     if index_url or not find_links:
         base = (index_url or DEFAULT_INDEX).rstrip("/")
-        page = fetch_page("%s/%s/" % (base, urllib.parse.quote(name)))
+        try:
+            page = fetch_page("%s/%s/" % (base, urllib.parse.quote(name)))
+        except RuntimeError:
+            # offline: what is already in the cache still resolves; anything else is an error
+            if not installed and not versions:
+                raise
+            page = None
         if page is not None:
             p = Links()
             p.feed(page)
             versions |= from_links(name, p.links, wheels_only)
-    for v in req.get("installed", {}).get(name, []):
-        c = canonical(v)
-        if c:
-            versions.add(c)
+    versions |= installed
     return sorted(versions, key=Version, reverse=True)
 
 
