@@ -1,5 +1,5 @@
 // Running the host's Python for the package cache: pip installs and the PEP 508 helper (pep508.py), each in a
-// clean environment (no PIP_* or PYTHON* from the daemon, HOME in a throwaway folder, no user site), with a
+// clean environment (no PIP_* or PYTHON* from the daemon, no pip.conf, HOME in a throwaway folder, no user site), with a
 // timeout that kills the whole process group, and a bounded capture of the output.
 
 import { spawn } from 'node:child_process';
@@ -25,7 +25,9 @@ export function cleanEnv(home: string, extra: Record<string, string> = {}): Node
   for (const k of KEEP_ENV) if (process.env[k] !== undefined) env[k] = process.env[k];
   env.PATH ??= '/usr/local/bin:/usr/bin:/bin';
   env.LANG ??= 'C.UTF-8';
-  return { ...env, HOME: home, PYTHONNOUSERSITE: '1', PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1', ...extra };
+  return { ...env, HOME: home, PYTHONNOUSERSITE: '1', PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1',
+    // no pip.conf from the host (/etc/pip.conf, /etc/xdg/pip): the cache's own options are the whole story
+    PIP_CONFIG_FILE: '/dev/null', PIP_ROOT_USER_ACTION: 'ignore', ...extra };
 }
 
 /**

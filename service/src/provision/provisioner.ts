@@ -48,6 +48,8 @@ export interface ProvisionerEvents {
 }
 
 const SWEEP_INTERVAL_MS = 5_000;
+/** an idle instance is frozen once no call came for it within this time */
+const FREEZE_GRACE_MS = 50;
 
 export class Provisioner extends EventEmitter<ProvisionerEvents> {
   private readonly warm: WarmCache<Sandbox>;
@@ -85,8 +87,7 @@ export class Provisioner extends EventEmitter<ProvisionerEvents> {
     let tier: Tier = 'warm';
     let sandbox = this.takeWarm(fn);
     if (sandbox) {
-      sandbox.thaw();
-      phase('thaw');
+      phase(sandbox.thaw() ? 'thaw' : 'reuse');
     } else {
       tier = 'cold';
       sandbox = this.factory.prepare({ codeDir: fn.codeDir, environment: fn.environment, limits: effectiveLimits(this.config.limits, fn.limits) });
@@ -168,7 +169,7 @@ export class Provisioner extends EventEmitter<ProvisionerEvents> {
       return;
     }
     try {
-      sandbox.freeze();
+      sandbox.freezeWhenIdle(FREEZE_GRACE_MS);
       void this.destroyAll(this.warm.put(sandbox, keyOf(fn), sandbox.memoryBytes(), Date.now()));
     } catch {
       void this.destroy(sandbox);
