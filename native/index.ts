@@ -75,9 +75,9 @@ export function setChildSubreaper(): void {
   binding.setChildSubreaper();
 }
 
-/** AF_UNIX socket pair (stream, or seqpacket to keep message boundaries), both ends close-on-exec. */
-export function socketpair(options: { seqpacket?: boolean } = {}): [number, number] {
-  return binding.socketpair(options.seqpacket ?? false);
+/** AF_UNIX stream socket pair, both ends close-on-exec. */
+export function socketpair(): [number, number] {
+  return binding.socketpair();
 }
 
 /** [read, write], both close-on-exec. */

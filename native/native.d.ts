@@ -64,7 +64,7 @@ export interface NativeBinding {
   pidfdKill(pidfd: number, signal: number): boolean;
   pidfdOpen(pid: number): number;
   setChildSubreaper(): void;
-  socketpair(seqpacket?: boolean): [number, number];
+  socketpair(): [number, number];
   pipe(): [number, number];
   sendFds(sockfd: number, data: Buffer, fds: number[]): number;
   recvFds(sockfd: number, maxBytes: number, maxFds: number): { data: Buffer; fds: number[] };

@@ -17,7 +17,7 @@
 namespace sockpit {
 namespace {
 
-const char kSocketpairUsage[] = "socketpair(seqpacket?: boolean)";
+const char kSocketpairUsage[] = "socketpair()";
 const char kPipeUsage[] = "pipe()";
 const char kSendUsage[] = "sendFds(sockfd: number, data: Buffer, fds: number[])";
 const char kRecvUsage[] = "recvFds(sockfd: number, maxBytes: number, maxFds: number)";
@@ -36,11 +36,9 @@ Napi::Array FdPair(Napi::Env env, const int fds[2]) {
 
 Napi::Value Socketpair(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  ArgCount(env, kSocketpairUsage, info, 0, 1);
-  // SOCK_SEQPACKET keeps message boundaries, so the fds of one message never arrive with the bytes of another
-  bool seqpacket = info.Length() == 1 && !info[0].IsUndefined() && info[0].ToBoolean().Value();
+  ArgCount(env, kSocketpairUsage, info, 0, 0);
   int fds[2];
-  if (socketpair(AF_UNIX, (seqpacket ? SOCK_SEQPACKET : SOCK_STREAM) | SOCK_CLOEXEC, 0, fds) < 0) ThrowErrno(env, "socketpair", errno, "");
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0) ThrowErrno(env, "socketpair", errno, "");
   return FdPair(env, fds);
 }
 

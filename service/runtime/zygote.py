@@ -1,12 +1,13 @@
 """A Zygote: a Python process that has imported a set of packages and forks new instances (or child Zygotes)
 on request, so they start with those imports done.
 
-sockpitd talks to it over fd 3, a SOCK_SEQPACKET socket: one message per request, its fds attached; every
-message either way is a 4-byte big-endian length and a JSON object.
+sockpitd talks to it over fd 3, a stream socket; every message either way is a 4-byte big-endian length and
+a JSON object. A request is sent in one sendmsg with its fds attached, so they arrive with its first bytes
+(the kernel never hands out fds with bytes of another message).
   request  {"op": "fork", "id": str, "kind": "instance" | "zygote", "paths": [sys.path entries],
             "imports": [top-level modules, kind zygote], "env": {..., kind instance},
             "uid": int, "gid": int, "hostname": str, "cgroups": int}
-           fds [channel, output, root (kind instance only), cgroup join files ("cgroups" of them)]
+           fds [channel, output, root, cgroup join files ("cgroups" of them)]
   replies, all tagged with the request's id, on this same socket:
            {"id", "pid": <the new process as sockpitd sees it>}  from the intermediate process
            {"id", "ready": true, "import_ms"?} or {"id", "ready": false, "error"}  from the new process
@@ -38,6 +39,7 @@ CLONE_NEWIPC = 0x08000000
 CLONE_NEWPID = 0x20000000
 PR_SET_NO_NEW_PRIVS = 38
 MAX_FDS = 64
+MAX_REQUEST = 1 << 20
 
 libc = ctypes.CDLL(None, use_errno=True)
 
@@ -74,11 +76,11 @@ class Request:
             raise ValueError(f"a Zygote serves fork requests only, not {header.get('op')!r}")
         if self.kind not in ("instance", "zygote"):
             raise ValueError(f"unknown fork kind {self.kind!r}")
-        need = 2 + (1 if self.kind == "instance" else 0) + count
+        need = 3 + count
         if len(fds) != need:
             raise ValueError(f"a {self.kind} fork needs {need} fds, got {len(fds)}")
         self.channel, self.output = fds[0], fds[1]
-        self.root = fds[2] if self.kind == "instance" else None
+        self.root = fds[2]
         self.cgroups = fds[len(fds) - count:]
         self.fds = fds
 
@@ -108,10 +110,9 @@ def grandchild(req):
     """The new process: chroot, privileges, fds, then serve as an instance or a Zygote."""
     report = os.dup(CONTROL_FD)  # the Zygote's socket, kept above the fds set up below until ready is said
     try:
-        if req.root is not None:
-            os.fchdir(req.root)
-            os.chroot(".")
-            os.chdir("/")
+        os.fchdir(req.root)
+        os.chroot(".")
+        os.chdir("/")
         os.environ.clear()
         os.environ.update({str(k): str(v) for k, v in req.header.get("env", {}).items()})
         for path in reversed(req.header.get("paths", [])):
@@ -151,20 +152,32 @@ def grandchild(req):
     os._exit(0)
 
 
+def read_exact(sock, size):
+    chunks = []
+    while size > 0:
+        chunk = sock.recv(min(size, 1 << 16))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
 def serve():
     """The fork loop on fd 3: one request at a time."""
     control = socket.socket(fileno=CONTROL_FD)
     while True:
-        try:
-            data, fds, _flags, _addr = socket.recv_fds(control, 1 << 16, MAX_FDS)
-        except InterruptedError:
-            continue
-        if not data:
-            return  # sockpitd closed the socket: this Zygote is done
+        head, fds, _flags, _addr = socket.recv_fds(control, 4, MAX_FDS)
+        size = int.from_bytes(head, "big") if len(head) == 4 else 0
+        body = read_exact(control, size) if size <= MAX_REQUEST else None
+        if len(head) < 4 or body is None:
+            for fd in fds:
+                os.close(fd)
+            return  # sockpitd closed the socket (or broke the framing): this Zygote is done
         req_id = ""
         try:
             try:
-                header = json.loads(data[4:])
+                header = json.loads(body)
             except ValueError:
                 raise ValueError("a Zygote serves fork requests only: this message is not one") from None
             if not isinstance(header, dict):
@@ -185,6 +198,8 @@ def serve():
 
 
 def main():
+    for path in reversed([p for p in os.environ.get("SOCKPIT_PATHS", "").split(":") if p]):
+        sys.path.insert(1, path)
     started = time.perf_counter()
     import_all([m for m in os.environ.get("SOCKPIT_IMPORTS", "").split(",") if m])
     write_all(CONTROL_FD, frame({"id": "start", "ready": True, "import_ms": (time.perf_counter() - started) * 1000}))

@@ -5,8 +5,10 @@ import Fastify, { FastifyInstance, FastifyReply } from 'fastify';
 import { SockpitError, badRequest } from '../errors';
 import type { FunctionRecord } from '../functions/store';
 import { Invocation, InvocationFailure } from '../provision/provisioner';
+import type { ZygoteInfo } from '../zygotes/manager';
 import { toErrorResponse } from './errors';
 import { formatServerTiming } from './server-timing';
+import { registerTelemetryRoutes, TelemetryDeps } from './telemetry-routes';
 
 export interface StatusBody {
   version: string;
@@ -18,6 +20,8 @@ export interface StatusBody {
   pool: { size: number; free: number; inUse: number };
   instances: { live: number; idle: number; idleMemoryBytes: number };
   functions: number;
+  zygotes: { enabled: boolean; count: number; memoryBytes: number };
+  packages: { packages: number; bytes: number; installing: number };
 }
 
 /** What the API needs from the daemon: a narrow interface, so routes stay thin. */
@@ -28,10 +32,13 @@ export interface ApiBackend {
   deploy(name: string, path: unknown): Promise<FunctionRecord>;
   remove(name: string): Promise<boolean>;
   invoke(name: string, event: Buffer): Promise<Invocation>;
+  zygoteTree(): ZygoteInfo[];
 }
 
 export interface ApiOptions {
   maxBodyBytes: number;
+  /** GET /v1/stats, /metrics and /v1/events */
+  telemetry?: TelemetryDeps;
 }
 
 const NAME_PARAMS = {
@@ -52,6 +59,8 @@ export function buildApi(backend: ApiBackend, opts: ApiOptions): FastifyInstance
   app.setNotFoundHandler((req, reply) => sendError(reply, new SockpitError('not_found', `no route ${req.method} ${req.url}`)));
 
   app.get('/v1/status', async () => backend.status());
+
+  app.get('/v1/zygotes', async () => ({ zygotes: backend.zygoteTree() }));
 
   app.get('/v1/functions', async () => ({ functions: backend.listFunctions().map(describe) }));
 
@@ -86,11 +95,13 @@ export function buildApi(backend: ApiBackend, opts: ApiOptions): FastifyInstance
     return sendError(reply, functionError(run));
   });
 
+  if (opts.telemetry) registerTelemetryRoutes(app, opts.telemetry);
   return app;
 }
 
-function describeRun(reply: FastifyReply, run: Pick<Invocation, 'tier' | 'sandbox' | 'phases'>): void {
+function describeRun(reply: FastifyReply, run: Pick<Invocation, 'tier' | 'sandbox' | 'zygote' | 'phases'>): void {
   reply.header('X-Sockpit-Tier', run.tier).header('X-Sockpit-Sandbox', run.sandbox).header('Server-Timing', formatServerTiming(run.phases));
+  if (run.zygote) reply.header('X-Sockpit-Zygote', run.zygote);
 }
 
 function sendError(reply: FastifyReply, err: unknown): FastifyReply {
@@ -106,6 +117,7 @@ function describe(fn: FunctionRecord) {
     environment: fn.environment,
     limits: fn.limits,
     requirements: fn.requirements,
+    packages: fn.packages.map((p) => p.key),
     deployedAt: fn.deployedAt,
   };
 }

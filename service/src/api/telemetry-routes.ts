@@ -72,7 +72,10 @@ export function registerTelemetryRoutes(app: FastifyInstance, deps: TelemetryDep
       if (ended) return;
       res.write(text);
       // a client that does not read must not make the daemon buffer without end
-      if (res.writableLength > maxBuffered) res.destroy();
+      if (res.writableLength > maxBuffered) {
+        cleanup();
+        res.destroy();
+      }
     };
     const send = (e: Published): void => {
       if (e.seq <= last) return;
@@ -81,17 +84,25 @@ export function registerTelemetryRoutes(app: FastifyInstance, deps: TelemetryDep
       write(formatSseEvent(e));
     };
 
-    const unsubscribe = deps.bus.subscribe(send);
+    // the bus calls its listeners inside publish(): a broken stream must never throw into the producer
+    const unsubscribe = deps.bus.subscribe((e) => {
+      try {
+        send(e);
+      } catch {
+        cleanup();
+        res.destroy();
+      }
+    });
     const heartbeat = setInterval(() => write(formatSseComment('heartbeat')), heartbeatMs);
     heartbeat.unref();
 
-    const cleanup = (): void => {
+    function cleanup(): void {
       if (ended) return;
       ended = true;
       clearInterval(heartbeat);
       unsubscribe();
       open.delete(res);
-    };
+    }
     open.set(res, () => {
       cleanup();
       res.end();

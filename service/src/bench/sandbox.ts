@@ -182,14 +182,16 @@ export async function measureSandboxBench(opts: { iterations?: number }, onProgr
     cleanups.push({ what: 'cgroup pool', fn: () => pool.stop() });
     await pool.start();
     cleanups.push({ what: 'base image', fn: () => removeBase(baseDir) });
-    assembleBase({ baseDir, rootfs: null, runtimeDir: RUNTIME_DIR, python: PYTHON, uid: UID, gid: GID });
+    const packagesDir = path.join(stateDir, 'packages');
+    fs.mkdirSync(packagesDir, { recursive: true });
+    assembleBase({ baseDir, rootfs: null, runtimeDir: RUNTIME_DIR, packagesDir, python: PYTHON, uid: UID, gid: GID });
     const factoryOpts = { baseDir, python: PYTHON, uid: UID, gid: GID };
     cleanups.push({ what: 'sandboxes', fn: () => Object.values(sandboxDirs).forEach((d) => removeTree(d)) });
     factories.pool = new SandboxFactory(pool, driver, { ...factoryOpts, sandboxesDir: sandboxDirs.pool });
     cleanups.push({ what: 'sandbox factory', fn: () => factories.pool!.close() });
     factories.nopool = new SandboxFactory(nopool, driver, { ...factoryOpts, sandboxesDir: sandboxDirs.nopool });
     cleanups.push({ what: 'sandbox factory (mkdir/rmdir)', fn: () => factories.nopool!.close() });
-    const spec: SandboxSpec = { codeDir, environment: {}, limits: { memoryMb: 256, pids: 64, cpus: 1, timeoutMs: 30_000 } };
+    const spec: SandboxSpec = { codeDir, paths: [], environment: {}, limits: { memoryMb: 256, pids: 64, cpus: 1, timeoutMs: 30_000 } };
 
     // --- 1. create / destroy, pooled and unpooled interleaved
     onProgress(`1/2 sandbox create+destroy: ${counts.createDestroy} x 2 modes`);

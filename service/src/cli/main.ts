@@ -8,6 +8,8 @@ import { loadConfig } from '../config';
 import { Daemon, VERSION } from '../daemon/daemon';
 import { SockpitError } from '../errors';
 import { inPrivateMountNamespace, reexecInPrivateMountNamespace } from '../daemon/mountns';
+import { addTelemetryCommands } from './telemetry-commands';
+import { formatTree } from './tree';
 
 function integer(value: string): number {
   const n = Number(value);
@@ -166,6 +168,21 @@ program
       console.log(`cgroups ${s.cgroupMode}; pool ${s.pool.size} (${s.pool.free} free, ${s.pool.inUse} in use)`);
       console.log(`base ${s.base}, python ${s.python}`);
       console.log(`functions ${s.functions}; instances ${s.instances.live} live, ${s.instances.idle} idle (${(s.instances.idleMemoryBytes / 2 ** 20).toFixed(1)} MB)`);
+    }),
+  );
+
+addTelemetryCommands(program, (cmd) => socketFromEnv(cmd.optsWithGlobals().socket));
+
+program
+  .command('tree')
+  .description('show the Zygote lineage: packages, state, hits and memory of each Zygote')
+  .option('--json', 'print as JSON')
+  .action(
+    withClient(async (c, opts: { json?: boolean }) => {
+      const zygotes = await c.zygotes();
+      if (opts.json) return console.log(JSON.stringify(zygotes, null, 2));
+      if (zygotes.length === 0) return console.log('no Zygotes (they are off, or the base has not started)');
+      console.log(formatTree(zygotes));
     }),
   );
 

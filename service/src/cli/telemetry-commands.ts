@@ -70,7 +70,8 @@ async function reporting(socket: string, action: () => Promise<void>): Promise<v
     if (err instanceof ApiError) console.error(`sockpit: ${err.message} (${err.status} ${err.code})`);
     else if (code === 'ENOENT' || code === 'ECONNREFUSED') {
       console.error(`sockpit: can't reach sockpitd at ${socket}: is it running? (start it with \`sockpit daemon\`)`);
-    } else console.error(`sockpit: ${(err as Error).message}`);
+    } else if (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET') console.error(`sockpit: lost the connection to sockpitd (${(err as Error).message})`);
+    else console.error(`sockpit: ${(err as Error).message}`);
   }
 }
 
@@ -93,7 +94,7 @@ function bytes(v: unknown): string {
 
 function table(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ')).join('\n');
+  return rows.map((r) => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ').trimEnd()).join('\n');
 }
 
 /** `key value, key value` of an object's scalar fields; bytes for keys that say so */

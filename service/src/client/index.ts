@@ -5,6 +5,10 @@ import { Pool } from 'undici';
 import type { ErrorBody } from '../api/errors';
 import type { StatusBody } from '../api/server';
 import { parseServerTiming } from '../api/server-timing';
+import type { Published } from '../telemetry/events';
+import type { StatsBody } from '../telemetry/stats';
+import type { ZygoteInfo } from '../zygotes/manager';
+import { followEvents, FollowOptions } from './telemetry';
 
 export const DEFAULT_SOCKET = '/run/sockpit/sockpitd.sock';
 
@@ -19,6 +23,8 @@ export interface FunctionInfo {
   environment: Record<string, string>;
   limits: Record<string, number>;
   requirements: Array<{ name: string; version: string | null }>;
+  /** the resolved closure, name==version */
+  packages: string[];
   deployedAt: string;
 }
 
@@ -124,6 +130,25 @@ export class SockpitClient {
     if (res.status === 200) out.result = parsed;
     else out.error = (parsed as ErrorBody | null)?.error ?? { code: 'internal', message: `HTTP ${res.status}` };
     return out;
+  }
+
+  async zygotes(): Promise<ZygoteInfo[]> {
+    return (await this.json<{ zygotes: ZygoteInfo[] }>('GET', '/v1/zygotes')).zygotes;
+  }
+
+  stats(): Promise<StatsBody> {
+    return this.json('GET', '/v1/stats');
+  }
+
+  async metrics(): Promise<string> {
+    const res = await this.request('GET', '/metrics');
+    if (res.status >= 400) throw toApiError(res);
+    return res.body.toString('utf8');
+  }
+
+  /** Follows GET /v1/events until the stream ends or opts.signal aborts. */
+  followEvents(onEvent: (e: Published) => void, opts?: FollowOptions): Promise<void> {
+    return followEvents(this.socketPath, onEvent, opts);
   }
 
   close(): Promise<void> {

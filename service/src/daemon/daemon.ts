@@ -16,6 +16,12 @@ import { validateName } from '../functions/spec';
 import { SandboxFactory } from '../sandbox/sandbox';
 import { assembleBase, removeBase, removeTree } from '../sandbox/rootfs';
 import { Provisioner } from '../provision/provisioner';
+import { PackageCache, ResolvedPackage } from '../packages';
+import { ZygoteManager } from '../zygotes/manager';
+import { EventBus } from '../telemetry/events';
+import { Stats } from '../telemetry/stats';
+import { createMetrics, Metrics } from '../telemetry/metrics';
+import * as native from '../../../native';
 import { ApiBackend, buildApi, StatusBody } from '../api/server';
 
 import { RUNTIME_DIR, VERSION } from '../paths';
@@ -28,6 +34,7 @@ export interface DaemonPaths {
   sandboxesDir: string;
   functionsDir: string;
   database: string;
+  packagesDir: string;
 }
 
 export function pathsOf(cfg: Config): DaemonPaths {
@@ -36,6 +43,7 @@ export function pathsOf(cfg: Config): DaemonPaths {
     sandboxesDir: path.join(cfg.stateDir, 'sandboxes'),
     functionsDir: path.join(cfg.stateDir, 'functions'),
     database: path.join(cfg.stateDir, 'sockpit.db'),
+    packagesDir: path.join(cfg.stateDir, 'packages'),
   };
 }
 
@@ -48,6 +56,8 @@ export class Daemon implements ApiBackend {
   private readonly startedAt = Date.now();
   private api: FastifyInstance | null = null;
   private stopping: Promise<void> | null = null;
+  private readonly stats = new Stats();
+  private readonly metrics: Metrics;
 
   private constructor(
     readonly config: Config,
@@ -58,7 +68,18 @@ export class Daemon implements ApiBackend {
     private readonly store: FunctionStore,
     private readonly factory: SandboxFactory,
     readonly provisioner: Provisioner,
-  ) {}
+    private readonly cache: PackageCache,
+    readonly zygotes: ZygoteManager | null,
+    readonly bus: EventBus,
+  ) {
+    this.stats.attach(bus);
+    this.metrics = createMetrics(bus, () => ({
+      pool: pool.stats(),
+      instances: provisioner.stats(),
+      zygotes: zygotes?.stats() ?? { count: 0, memoryBytes: 0 },
+      cache: cache.stats(),
+    }));
+  }
 
   static async start(config: Config): Promise<Daemon> {
     if (process.getuid?.() !== 0) throw new SockpitError('unavailable', 'sockpitd must run as root (it makes mounts and cgroups)');
@@ -84,10 +105,22 @@ export class Daemon implements ApiBackend {
     await pool.start();
     removeTree(paths.sandboxesDir);
 
+    const bus = new EventBus();
+    const cache = new PackageCache({
+      root: paths.packagesDir,
+      pipPython: config.packages.pipPython,
+      indexUrl: config.packages.indexUrl,
+      findLinks: config.packages.findLinks,
+      wheelsOnly: config.packages.wheelsOnly,
+      onInstall: (e) => bus.publish({ type: 'install', package: e.key, ok: e.ok, ms: e.ms, error: e.error }),
+    });
+    cache.start();
+    const packageStore = cache.storeDir;
     assembleBase({
       baseDir: paths.baseDir,
       rootfs: config.base,
       runtimeDir: RUNTIME_DIR,
+      packagesDir: packageStore,
       python: config.python,
       uid: config.sandboxUid,
       gid: config.sandboxGid,
@@ -102,8 +135,25 @@ export class Daemon implements ApiBackend {
       uid: config.sandboxUid,
       gid: config.sandboxGid,
     });
-    const provisioner = new Provisioner(factory, store, config);
-    const daemon = new Daemon(config, paths, hostLayout.mode, driver, pool, store, factory, provisioner);
+    // instances forked by Zygotes are orphaned when their intermediate parent exits: we adopt and reap them
+    native.setChildSubreaper();
+    let zygotes: ZygoteManager | null = null;
+    if (config.zygotes.enabled) {
+      zygotes = new ZygoteManager(
+        factory,
+        {
+          budgetBytes: config.zygotes.memoryBudgetMb * 2 ** 20,
+          growAfterMisses: config.zygotes.growAfterMisses,
+          timeoutMs: config.zygotes.replyTimeoutMs,
+          limits: { memoryMb: Math.max(256, config.zygotes.memoryBudgetMb), pids: 64, cpus: 1, timeoutMs: config.zygotes.replyTimeoutMs },
+        },
+        bus,
+      );
+      // without a base Zygote every call is cold until one starts; the tier retries on the next call
+      await zygotes.start().catch((err) => console.error(`sockpitd: the base Zygote did not start: ${(err as Error).message}`));
+    }
+    const provisioner = new Provisioner(factory, store, config, zygotes, bus);
+    const daemon = new Daemon(config, paths, hostLayout.mode, driver, pool, store, factory, provisioner, cache, zygotes, bus);
     await daemon.listen();
     return daemon;
   }
@@ -112,7 +162,21 @@ export class Daemon implements ApiBackend {
     const socket = this.config.socket;
     fs.mkdirSync(path.dirname(socket), { recursive: true, mode: 0o755 });
     fs.rmSync(socket, { force: true });
-    this.api = buildApi(this, { maxBodyBytes: this.config.maxBodyBytes });
+    this.api = buildApi(this, {
+      maxBodyBytes: this.config.maxBodyBytes,
+      telemetry: {
+        bus: this.bus,
+        stats: () =>
+          this.stats.snapshot({
+            pool: this.pool.stats(),
+            cache: this.cache.stats(),
+            zygotes: this.zygotes?.stats() ?? { count: 0, memoryBytes: 0 },
+            instances: this.provisioner.stats(),
+          }),
+        metrics: () => this.metrics.text(),
+        metricsContentType: this.metrics.contentType,
+      },
+    });
     await this.api.listen({ path: socket });
     fs.chmodSync(socket, 0o660);
     const gid = groupId(this.config.socketGroup);
@@ -130,6 +194,8 @@ export class Daemon implements ApiBackend {
       pool: this.pool.stats(),
       instances: this.provisioner.stats(),
       functions: this.store.list().length,
+      zygotes: { enabled: this.zygotes !== null, ...(this.zygotes?.stats() ?? { count: 0, memoryBytes: 0 }) },
+      packages: this.cache.stats(),
     };
   }
 
@@ -143,12 +209,14 @@ export class Daemon implements ApiBackend {
 
   async deploy(name: string, source: unknown) {
     const previous = this.store.get(validateName(name));
-    const fn = deployFunction(this.store, name, source, {
+    const fn = await deployFunction(this.store, name, source, {
       functionsDir: this.paths.functionsDir,
       maxBytes: this.config.maxFunctionBytes,
       defaultLimits: this.config.limits,
+      resolvePackages: async (requirements) => (await this.cache.resolve(requirements)).map(packageRef),
     });
     await this.provisioner.retire(name, previous?.codeDir);
+    this.bus.publish({ type: 'function', action: 'deployed', name: fn.name, version: fn.version });
     return fn;
   }
 
@@ -157,7 +225,12 @@ export class Daemon implements ApiBackend {
     if (!previous) return false;
     this.store.delete(name);
     await this.provisioner.retire(name, previous.codeDir);
+    this.bus.publish({ type: 'function', action: 'removed', name, version: null });
     return true;
+  }
+
+  zygoteTree() {
+    return this.zygotes?.snapshot() ?? [];
   }
 
   invoke(name: string, event: Buffer) {
@@ -170,6 +243,8 @@ export class Daemon implements ApiBackend {
       // every step runs even when one before it failed: a half-stopped daemon must still let go of the rest
       const steps: Array<[string, () => unknown]> = [
         ['close the API', () => this.api?.close()],
+        ['stop the metrics', () => this.metrics.close()],
+        ['stop the Zygotes', () => this.zygotes?.close()],
         ['destroy sandboxes', () => this.provisioner.close()],
         ['close sandbox files', () => this.factory.close()],
         ['remove cgroups', () => this.pool.stop()],
@@ -190,6 +265,10 @@ export class Daemon implements ApiBackend {
     })();
     return this.stopping;
   }
+}
+
+function packageRef(p: ResolvedPackage) {
+  return { key: p.key, sandboxPath: p.sandboxPath, topLevel: p.topLevel };
 }
 
 /** Two daemons must never share a socket or a state directory: the second would tear down the first's sandboxes. */

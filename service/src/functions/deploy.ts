@@ -4,16 +4,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { badRequest, SockpitError } from '../errors';
 import { FunctionLimits } from '../config';
-import { effectiveLimits, parseOlYaml, parseRequirements, validateName } from './spec';
-import { FunctionRecord, FunctionStore } from './store';
+import { effectiveLimits, parseOlYaml, parseRequirements, Requirement, validateName } from './spec';
+import { FunctionRecord, FunctionStore, PackageRef } from './store';
 
 export interface DeployOptions {
   functionsDir: string;
   maxBytes: number;
   defaultLimits: FunctionLimits;
+  /** resolves requirements to their installed closure (the package cache) */
+  resolvePackages: (requirements: Requirement[]) => Promise<PackageRef[]>;
 }
 
-export function deployFunction(store: FunctionStore, name: string, source: unknown, opts: DeployOptions): FunctionRecord {
+export async function deployFunction(store: FunctionStore, name: string, source: unknown, opts: DeployOptions): Promise<FunctionRecord> {
   validateName(name);
   if (typeof source !== 'string' || !path.isAbsolute(source)) {
     throw badRequest('deploy needs {"path": "/absolute/dir"} holding f.py');
@@ -25,15 +27,11 @@ export function deployFunction(store: FunctionStore, name: string, source: unkno
   if (!fpy?.isFile()) throw badRequest(`${dir} has no f.py (a function is a folder with f.py defining f(event))`);
 
   const requirements = parseRequirements(readOptional(path.join(dir, 'requirements.txt')));
-  if (requirements.length > 0) {
-    const names = requirements.map((r) => (r.version ? `${r.name}==${r.version}` : r.name)).join(', ');
-    throw new SockpitError('bad_request', `requirements.txt names packages (${names}), but this sockpitd does not install packages yet`, {
-      detail: { requirements },
-    });
-  }
   const ol = parseOlYaml(readOptional(path.join(dir, 'ol.yaml')));
   effectiveLimits(opts.defaultLimits, ol.limits);
   checkSize(dir, opts.maxBytes);
+  // installs what is missing: a package that can't be had fails the deploy, with pip's reason
+  const packages = requirements.length > 0 ? await opts.resolvePackages(requirements) : [];
 
   const version = store.nextVersion(name);
   const codeDir = path.join(opts.functionsDir, name, `v${version}`);
@@ -55,6 +53,7 @@ export function deployFunction(store: FunctionStore, name: string, source: unkno
     environment: ol.environment,
     limits: ol.limits,
     requirements,
+    packages,
     deployedAt: new Date().toISOString(),
   };
   store.put(record);

@@ -6,6 +6,16 @@ import Database from 'better-sqlite3';
 import { FunctionLimits } from '../config';
 import { Requirement } from './spec';
 
+/** One package of a function's resolved closure, as sandboxes and Zygotes need it. */
+export interface PackageRef {
+  /** name==version */
+  key: string;
+  /** /packages/name==version, the directory added to sys.path */
+  sandboxPath: string;
+  /** importable top-level modules (what a Zygote imports for it) */
+  topLevel: string[];
+}
+
 export interface FunctionRecord {
   name: string;
   version: number;
@@ -17,6 +27,8 @@ export interface FunctionRecord {
   /** the function's own limits from ol.yaml (merged with the daemon's defaults at call time) */
   limits: Partial<FunctionLimits>;
   requirements: Requirement[];
+  /** the resolved closure of requirements, in a stable order */
+  packages: PackageRef[];
   deployedAt: string;
 }
 
@@ -28,6 +40,7 @@ interface Row {
   environment: string;
   limits: string;
   requirements: string;
+  packages: string;
   deployed_at: string;
 }
 
@@ -40,6 +53,7 @@ CREATE TABLE IF NOT EXISTS functions (
   environment TEXT NOT NULL,
   limits TEXT NOT NULL,
   requirements TEXT NOT NULL,
+  packages TEXT NOT NULL DEFAULT '[]',
   deployed_at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS versions (
@@ -72,11 +86,11 @@ export class FunctionStore {
   put(record: FunctionRecord): void {
     this.db
       .prepare(
-        `INSERT INTO functions (name, version, source, code_dir, environment, limits, requirements, deployed_at)
-         VALUES (@name, @version, @source, @code_dir, @environment, @limits, @requirements, @deployed_at)
+        `INSERT INTO functions (name, version, source, code_dir, environment, limits, requirements, packages, deployed_at)
+         VALUES (@name, @version, @source, @code_dir, @environment, @limits, @requirements, @packages, @deployed_at)
          ON CONFLICT(name) DO UPDATE SET version = excluded.version, source = excluded.source,
            code_dir = excluded.code_dir, environment = excluded.environment, limits = excluded.limits,
-           requirements = excluded.requirements, deployed_at = excluded.deployed_at`,
+           requirements = excluded.requirements, packages = excluded.packages, deployed_at = excluded.deployed_at`,
       )
       .run(toRow(record));
     this.cache.set(record.name, record);
@@ -109,6 +123,7 @@ function toRow(r: FunctionRecord): Row {
     environment: JSON.stringify(r.environment),
     limits: JSON.stringify(r.limits),
     requirements: JSON.stringify(r.requirements),
+    packages: JSON.stringify(r.packages),
     deployed_at: r.deployedAt,
   };
 }
@@ -122,6 +137,7 @@ function fromRow(row: Row): FunctionRecord {
     environment: JSON.parse(row.environment),
     limits: JSON.parse(row.limits),
     requirements: JSON.parse(row.requirements),
+    packages: JSON.parse(row.packages),
     deployedAt: row.deployed_at,
   };
 }

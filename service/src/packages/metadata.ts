@@ -165,9 +165,10 @@ export function parseRequirement(line: string): Dependency {
       if (!specifier.endsWith(')')) throw badRequest(`cannot read requirement "${line}": unbalanced parentheses`);
       specifier = specifier.slice(1, -1).trim();
     }
-    specifier = specifier.replace(/\s+/g, '');
-    if (specifier !== '' && !/^(?:(?:===|~=|==|!=|<=|>=|<|>)[A-Za-z0-9.*+!_-]+)(?:,(?:===|~=|==|!=|<=|>=|<|>)[A-Za-z0-9.*+!_-]+)*$/.test(specifier)) {
-      throw badRequest(`cannot read requirement "${line}": bad version specifier "${specifier}"`);
+    if (specifier !== '') {
+      const clauses = specifier.split(',').map((c) => /^\s*(===|~=|==|!=|<=|>=|<|>)\s*([A-Za-z0-9.*+!_-]+)\s*$/.exec(c));
+      if (clauses.some((c) => c === null)) throw badRequest(`cannot read requirement "${line}": bad version specifier "${specifier}"`);
+      specifier = clauses.map((c) => c![1] + c![2]).join(',');
     }
   }
   const dep: Dependency = { name, specifier };

@@ -1,25 +1,31 @@
 // Serves each invocation from the fastest tier that has what it needs, and records which:
-//   warm: an idle, frozen instance of the same function version is thawed and reused;
-//   cold: a fresh lean container with a fresh interpreter.
-// (The zygote tier slots in between with the Zygotes issue.) After a call the instance is frozen and parked
-// in the warm cache; idle instances are evicted least-recently-used under the memory budget and after a TTL.
+//   warm:   an idle (frozen) instance of the same function version is thawed and reused;
+//   zygote: a fresh sandbox whose instance is forked from the best Zygote (zygotes/manager.ts);
+//   cold:   a fresh sandbox with a fresh interpreter (also the path when Zygotes are off or fail).
+// After a call the instance is parked in the warm cache (frozen once idle); idle instances are evicted
+// least-recently-used under the memory budget and after a TTL.
 
 import fs from 'node:fs';
 import { EventEmitter } from 'node:events';
 import { Config } from '../config';
-import { SockpitError } from '../errors';
+import { ErrorCode, SockpitError } from '../errors';
+import { STATUS_OF } from '../api/errors';
+import type { EventBus, Tier } from '../telemetry/events';
+import type { ZygoteManager } from '../zygotes/manager';
 import { FunctionRecord, FunctionStore } from '../functions/store';
 import { effectiveLimits } from '../functions/spec';
 import { Phases, Sandbox, SandboxFactory } from '../sandbox/sandbox';
 import { WarmCache } from './warm-cache';
 
-export type Tier = 'warm' | 'cold';
+export type { Tier };
 
 export interface Invocation {
   function: string;
   version: number;
   tier: Tier;
   sandbox: string;
+  /** the Zygote the instance was forked from (zygote tier) */
+  zygote: string | null;
   /** true when f(event) returned; false when it raised or f.py failed to load (body is then the error) */
   ok: boolean;
   /** f.py itself failed to import */
@@ -36,6 +42,7 @@ export class InvocationFailure extends SockpitError {
     cause: unknown,
     readonly tier: Tier,
     readonly sandbox: string,
+    readonly zygote: string | null,
     readonly phases: Phases,
   ) {
     const err = cause instanceof SockpitError ? cause : new SockpitError('internal', (cause as Error)?.message ?? String(cause), { cause });
@@ -60,6 +67,8 @@ export class Provisioner extends EventEmitter<ProvisionerEvents> {
     private readonly factory: SandboxFactory,
     private readonly functions: FunctionStore,
     private readonly config: Config,
+    private readonly zygotes: ZygoteManager | null = null,
+    private readonly bus: EventBus | null = null,
   ) {
     super();
     this.warm = new WarmCache(config.warm.memoryBudgetMb * 1024 * 1024, config.warm.idleTtlMs);
@@ -85,20 +94,44 @@ export class Provisioner extends EventEmitter<ProvisionerEvents> {
     };
 
     let tier: Tier = 'warm';
+    let zygote: string | null = null;
     let sandbox = this.takeWarm(fn);
     if (sandbox) {
       phase(sandbox.thaw() ? 'thaw' : 'reuse');
     } else {
-      tier = 'cold';
-      sandbox = this.factory.prepare({ codeDir: fn.codeDir, environment: fn.environment, limits: effectiveLimits(this.config.limits, fn.limits) });
+      const spec = {
+        codeDir: fn.codeDir,
+        paths: fn.packages.map((p) => p.sandboxPath),
+        environment: fn.environment,
+        limits: effectiveLimits(this.config.limits, fn.limits),
+      };
+      sandbox = this.factory.prepare(spec);
       phase('sandbox');
-      try {
-        sandbox.start();
-      } catch (err) {
-        await this.destroy(sandbox);
-        throw err;
+      if (this.zygotes) {
+        try {
+          const forked = await this.zygotes.forkInstance(fn.name, fn.packages, sandbox);
+          tier = 'zygote';
+          zygote = forked.zygote;
+          if (forked.growMs !== undefined) phases.grow = forked.growMs;
+          phase('fork');
+          if (forked.growMs !== undefined) phases.fork -= forked.growMs;
+        } catch {
+          // the tier could not serve it: a cold start in a clean sandbox (a failed fork may have left a process)
+          await this.destroy(sandbox);
+          sandbox = this.factory.prepare(spec);
+          phase('sandbox');
+        }
       }
-      phase('spawn');
+      if (tier !== 'zygote') {
+        tier = 'cold';
+        try {
+          sandbox.start();
+        } catch (err) {
+          await this.destroy(sandbox);
+          throw err;
+        }
+        phase('spawn');
+      }
     }
 
     let reply;
@@ -107,14 +140,16 @@ export class Provisioner extends EventEmitter<ProvisionerEvents> {
     } catch (err) {
       await this.destroy(sandbox);
       phases.total = performance.now() - started;
-      throw new InvocationFailure(err, tier, sandbox.id, phases);
+      const failure = new InvocationFailure(err, tier, sandbox.id, zygote, phases);
+      this.publish(fn, failure, STATUS_OF[failure.code], failure.code);
+      throw failure;
     }
     const roundTrip = performance.now() - mark;
     if (tier === 'cold') {
       // the instance reports how long it took to import f.py; the rest before the call is interpreter start-up
       phases.boot = Math.max(0, roundTrip - reply.loadMs - reply.execMs);
-      phases.load = reply.loadMs;
     }
+    if (tier !== 'warm') phases.load = reply.loadMs;
     phases.exec = reply.execMs;
     phases.total = performance.now() - started;
     this.park(sandbox, fn);
@@ -124,13 +159,34 @@ export class Provisioner extends EventEmitter<ProvisionerEvents> {
       version: fn.version,
       tier,
       sandbox: sandbox.id,
+      zygote,
       ok: reply.status === 'ok',
       loadFailed: reply.status === 'load_error',
       body: reply.body,
       phases,
     };
     this.emit('invocation', invocation);
+    this.publish(fn, invocation, invocation.ok ? 200 : 422, invocation.ok ? null : 'function_error');
     return invocation;
+  }
+
+  private publish(
+    fn: FunctionRecord,
+    run: { tier: Tier; sandbox: string; zygote: string | null; phases: Phases },
+    status: number,
+    error: ErrorCode | null,
+  ): void {
+    this.bus?.publish({
+      type: 'invocation',
+      function: fn.name,
+      version: fn.version,
+      tier: run.tier,
+      zygote: run.zygote,
+      sandbox: run.sandbox,
+      status,
+      error,
+      phases: run.phases,
+    });
   }
 
   /**
@@ -191,7 +247,8 @@ export class Provisioner extends EventEmitter<ProvisionerEvents> {
     this.removeCodeIfUnused(sandbox.spec.codeDir);
   }
 
-  private removeCodeIfUnused(codeDir: string): void {
+  private removeCodeIfUnused(codeDir: string | null): void {
+    if (codeDir === null) return;
     const inUse = [...this.factory.live].some((s) => s.spec.codeDir === codeDir);
     const current = this.functions.list().some((f) => f.codeDir === codeDir);
     if (!inUse && !current) fs.rmSync(codeDir, { recursive: true, force: true });

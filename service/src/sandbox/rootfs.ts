@@ -39,6 +39,8 @@ export interface BaseOptions {
   /** a root filesystem directory to use instead of the host's /usr */
   rootfs: string | null;
   runtimeDir: string;
+  /** the package cache's store, mounted read-only at /packages */
+  packagesDir: string;
   python: string;
   uid: number;
   gid: number;
@@ -91,6 +93,7 @@ export function assembleBase(opts: BaseOptions): void {
       throw new SockpitError('bad_request', `the interpreter ${opts.python} does not exist in the base image`, { path: python });
     }
     native.bindMount(opts.runtimeDir, path.join(baseDir, 'sockpit'), { readonly: true });
+    native.bindMount(opts.packagesDir, path.join(baseDir, 'packages'), { readonly: true });
     // read-only from here on; the device nodes go on top afterwards so they keep their dev flag
     if (opts.rootfs === null) native.bindMount(baseDir, baseDir, { recursive: true, readonly: true });
     for (const dev of DEVICES) native.bindMount(`/dev/${dev}`, path.join(baseDir, 'dev', dev), {});
@@ -143,7 +146,7 @@ export interface SandboxDirs {
 }
 
 /** Stitches one sandbox's root: 3 binds + 1 read-only remount, all in the daemon's private mount namespace. */
-export function mountSandboxRoot(baseDir: string, dir: string, codeDir: string, uid: number, gid: number): SandboxDirs {
+export function mountSandboxRoot(baseDir: string, dir: string, codeDir: string | null, uid: number, gid: number): SandboxDirs {
   const dirs: SandboxDirs = { dir, root: path.join(dir, 'root'), scratch: path.join(dir, 'host'), tmp: path.join(dir, 'tmp') };
   try {
     fs.mkdirSync(dir, { mode: 0o700 });
@@ -153,7 +156,7 @@ export function mountSandboxRoot(baseDir: string, dir: string, codeDir: string, 
     fs.chownSync(dirs.scratch, uid, gid);
     fs.chownSync(dirs.tmp, uid, gid);
     native.bindMount(baseDir, dirs.root, { recursive: true });
-    native.bindMount(codeDir, path.join(dirs.root, 'handler'), { readonly: true });
+    if (codeDir !== null) native.bindMount(codeDir, path.join(dirs.root, 'handler'), { readonly: true });
     native.bindMount(dirs.scratch, path.join(dirs.root, 'host'), {});
     native.bindMount(dirs.tmp, path.join(dirs.root, 'tmp'), {});
   } catch (err) {

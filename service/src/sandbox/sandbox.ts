@@ -13,8 +13,10 @@ import { Instance } from './instance';
 import { mountSandboxRoot, SandboxDirs, unmountSandboxRoot } from './rootfs';
 
 export interface SandboxSpec {
-  /** the function's code snapshot, mounted at /handler */
-  codeDir: string;
+  /** the function's code snapshot, mounted at /handler; null for a Zygote */
+  codeDir: string | null;
+  /** sys.path entries for the function's packages (/packages/name==version) */
+  paths: string[];
   environment: Record<string, string>;
   limits: FunctionLimits;
 }
@@ -30,11 +32,39 @@ export interface SandboxFactoryOptions {
 /** Phase durations in milliseconds, in the order they happened. */
 export type Phases = Record<string, number>;
 
-const RUNTIME_ARGV = ['-S', '-I', '-B', '/sockpit/instance.py'];
+/** no site module (no host site-packages), isolated mode (no PYTHON* variables, no user site), no .pyc writes */
+const PYTHON_FLAGS = ['-S', '-I', '-B'];
+/** what every function's environment starts from (ol.yaml adds to it) */
+export const BASE_ENV: Readonly<Record<string, string>> = {
+  PATH: '/usr/local/bin:/usr/bin:/bin',
+  HOME: '/tmp',
+  LANG: 'C.UTF-8',
+  PYTHONDONTWRITEBYTECODE: '1',
+};
+
+/** The environment of an instance of a function. */
+export function instanceEnvironment(spec: SandboxSpec): Record<string, string> {
+  return { ...BASE_ENV, ...spec.environment, SOCKPIT_PATHS: spec.paths.join(':') };
+}
+
+/** A runtime process just started: its pid and pidfd, the daemon's end of its channel, its output pipe. */
+export interface RuntimeProcess {
+  pid: number;
+  pidfd: number;
+  channelFd: number;
+  outputFd: number;
+}
 
 export class SandboxFactory {
   private seq = 0;
   private readonly devNull: number;
+  /** the uid and gid function code runs as */
+  get uid(): number {
+    return this.opts.uid;
+  }
+  get gid(): number {
+    return this.opts.gid;
+  }
   /** open cgroup.procs fds per pool cgroup: opened once, passed to every process that joins it */
   private readonly joinFds = new Map<Cgroup, number[]>();
   readonly live = new Set<Sandbox>();
@@ -66,32 +96,45 @@ export class SandboxFactory {
 
   /** Starts the instance host into a prepared sandbox: cgroup join, new namespaces, chroot, uid, exec. */
   start(sandbox: Sandbox): Instance {
+    const env = instanceEnvironment(sandbox.spec);
+    const started = this.spawnRuntime(sandbox, 'instance.py', { uid: this.opts.uid, gid: this.opts.gid, pidNamespace: true, env });
+    return new Instance(started.pid, started.pidfd, started.channelFd, started.outputFd);
+  }
+
+  /**
+   * Starts a Zygote (service/runtime/zygote.py) into a prepared sandbox. It stays root in its chroot (it must
+   * chroot and set uids for what it forks) and in the daemon's PID namespace, so the pids it reports are ours.
+   */
+  startZygote(sandbox: Sandbox, imports: string[]): RuntimeProcess {
+    const env = { ...BASE_ENV, SOCKPIT_IMPORTS: imports.join(','), SOCKPIT_PATHS: sandbox.spec.paths.join(':') };
+    return this.spawnRuntime(sandbox, 'zygote.py', { uid: 0, gid: 0, pidNamespace: false, env });
+  }
+
+  private spawnRuntime(
+    sandbox: Sandbox,
+    script: string,
+    how: { uid: number; gid: number; pidNamespace: boolean; env: Record<string, string> },
+  ): RuntimeProcess {
     const [channelParent, channelChild] = native.socketpair();
     const [outputRead, outputWrite] = native.pipe();
     try {
-      const env = [
-        'PATH=/usr/local/bin:/usr/bin:/bin',
-        'HOME=/tmp',
-        'LANG=C.UTF-8',
-        'PYTHONDONTWRITEBYTECODE=1',
-        ...Object.entries(sandbox.spec.environment).map(([k, v]) => `${k}=${v}`),
-      ];
+      const env = Object.entries(how.env).map(([k, v]) => `${k}=${v}`);
       const { pid, pidfd } = native.spawn({
         file: this.opts.python,
-        argv: [this.opts.python, ...RUNTIME_ARGV],
+        argv: [this.opts.python, ...PYTHON_FLAGS, `/sockpit/${script}`],
         env,
         root: sandbox.dirs.root,
         cwd: '/tmp',
-        uid: this.opts.uid,
-        gid: this.opts.gid,
+        uid: how.uid,
+        gid: how.gid,
         cgroupProcsFds: this.joinFdsOf(sandbox.cgroup),
         fds: [this.devNull, outputWrite, outputWrite, channelChild],
-        namespaces: ['pid', 'uts', 'ipc'],
+        namespaces: how.pidNamespace ? ['pid', 'uts', 'ipc'] : ['uts', 'ipc'],
         hostname: 'sockpit',
         rlimits: { core: 0, nofile: 1024 },
         dieWithParent: true,
       });
-      return new Instance(pid, pidfd, channelParent, outputRead);
+      return { pid, pidfd, channelFd: channelParent, outputFd: outputRead };
     } catch (err) {
       fs.closeSync(channelParent);
       fs.closeSync(outputRead);
@@ -102,7 +145,8 @@ export class SandboxFactory {
     }
   }
 
-  private joinFdsOf(cgroup: Cgroup): number[] {
+  /** Open join files of a pool cgroup (v1 `tasks`, v2 `cgroup.procs`), opened once and kept. */
+  joinFdsOf(cgroup: Cgroup): number[] {
     let fds = this.joinFds.get(cgroup);
     if (!fds) {
       fds = this.driver.joinFiles(cgroup).map((file) => fs.openSync(file, fs.constants.O_WRONLY));
@@ -148,6 +192,11 @@ export class Sandbox {
   start(): Instance {
     this.instance = this.factory.start(this);
     return this.instance;
+  }
+
+  /** Takes an instance started some other way (forked from a Zygote) as this sandbox's own. */
+  adopt(instance: Instance): void {
+    this.instance = instance;
   }
 
   get alive(): boolean {

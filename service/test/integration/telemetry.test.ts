@@ -28,7 +28,7 @@ interface Served {
   close(): Promise<void>;
 }
 
-async function serve(opts: { heartbeatMs?: number } = {}): Promise<Served> {
+async function serve(opts: { heartbeatMs?: number; maxBufferedBytes?: number } = {}): Promise<Served> {
   const bus = new EventBus(50);
   const stats = new Stats();
   stats.attach(bus);
@@ -44,6 +44,7 @@ async function serve(opts: { heartbeatMs?: number } = {}): Promise<Served> {
     metrics: () => m.text(),
     metricsContentType: m.contentType,
     heartbeatMs: opts.heartbeatMs,
+    maxBufferedBytes: opts.maxBufferedBytes,
   });
   const socket = path.join(dir, `api-${++n}.sock`);
   await app.listen({ path: socket });
@@ -212,6 +213,27 @@ test('a heartbeat comment comes on an idle stream', async () => {
       if (text.includes(': heartbeat\n\n')) break;
     }
     assert.match(text, /^retry: 1000\n: sockpitd events\n\n/);
+    res.body.destroy();
+  } finally {
+    await client.destroy();
+    await t.close();
+  }
+});
+
+test('a client that stops reading is cut off, and the producer never notices', async () => {
+  const t = await serve({ maxBufferedBytes: 64 * 1024 });
+  const client = new Client('http://sockpitd', { socketPath: t.socket, bodyTimeout: 0 });
+  try {
+    const base = t.listeners();
+    const res = await client.request({ method: 'GET', path: '/v1/events' });
+    assert.equal(t.listeners(), base + 1);
+    res.body.pause(); // reads nothing more
+    const big = 'x'.repeat(16 * 1024);
+    for (let i = 0; i < 2000 && t.listeners() > base; i++) {
+      t.bus.publish({ type: 'install', package: 'p==1', ok: false, ms: 1, error: big });
+      if (i % 50 === 0) await new Promise((r) => setImmediate(r));
+    }
+    assert.equal(t.listeners(), base, 'the stream was dropped');
     res.body.destroy();
   } finally {
     await client.destroy();

@@ -1,0 +1,293 @@
+// The Zygote tier: keeps the lineage of Zygote processes (tree.ts decides, this file does), forks instances
+// from the best match, grows the tree on misses, evicts under the memory budget, and survives Zygote deaths:
+// a request whose Zygote died falls back to its parent, and the base is started again when needed.
+
+import fs from 'node:fs';
+import * as native from '../../../native';
+import { FunctionLimits } from '../config';
+import { SockpitError } from '../errors';
+import { Instance } from '../sandbox/instance';
+import { instanceEnvironment, Sandbox, SandboxFactory } from '../sandbox/sandbox';
+import type { EventBus } from '../telemetry/events';
+import type { PackageRef } from '../functions/store';
+import { ZygoteNode, ZygoteTree } from './tree';
+import { ZygoteProcess } from './zygote';
+
+
+export interface ZygoteManagerOptions {
+  budgetBytes: number;
+  growAfterMisses: number;
+  timeoutMs: number;
+  /** limits of a Zygote's own sandbox */
+  limits: FunctionLimits;
+}
+
+export interface ZygoteInfo {
+  id: string;
+  parent: string | null;
+  packages: string[];
+  state: 'starting' | 'running' | 'frozen' | 'dead';
+  pid: number | null;
+  hits: number;
+  memoryBytes: number;
+  children: string[];
+  functions: string[];
+  lastUsed: string;
+}
+
+export interface ForkedInstance {
+  zygote: string;
+  /** ms spent growing the tree first, when it grew */
+  growMs?: number;
+}
+
+/** an idle Zygote is frozen once no fork came for it within this time */
+const FREEZE_GRACE_MS = 200;
+/** how often a request for one function may fall back to a parent before giving up on the tier */
+const MAX_FALLBACKS = 8;
+
+type Node = ZygoteNode<ZygoteProcess>;
+
+export class ZygoteManager {
+  readonly tree: ZygoteTree<ZygoteProcess>;
+  private rootStarting: Promise<Node> | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly factory: SandboxFactory,
+    private readonly opts: ZygoteManagerOptions,
+    private readonly bus: EventBus | null = null,
+  ) {
+    this.tree = new ZygoteTree(opts.growAfterMisses);
+  }
+
+  async start(): Promise<void> {
+    await this.ensureRoot();
+  }
+
+  /**
+   * Forks an instance for a function into its prepared sandbox, from the best Zygote (growing the tree
+   * first when the policy says so). Throws when the tier can't serve it; the caller falls back to cold.
+   */
+  async forkInstance(fn: string, packages: PackageRef[], sandbox: Sandbox): Promise<ForkedInstance> {
+    const want = packages.map((p) => p.key);
+    let growMs: number | undefined;
+    for (let attempt = 0; attempt < MAX_FALLBACKS; attempt++) {
+      let node = this.tree.match(want) ?? (await this.ensureRoot());
+      if (this.tree.shouldGrow(node, want)) {
+        const started = performance.now();
+        try {
+          node = await this.grow(node, packages);
+          growMs = performance.now() - started;
+        } catch {
+          // a package whose import fails or hangs: the instance imports it itself, from the best match
+        }
+      }
+      try {
+        await this.forkInto(node, fn, sandbox);
+        return { zygote: node.id, growMs };
+      } catch (err) {
+        if (node.process?.alive) throw err; // the request itself failed; another Zygote would fail alike
+        this.onDeath(node, 'died while forking'); // fall back to its parent on the next round
+      }
+    }
+    throw new SockpitError('unavailable', 'no Zygote could fork an instance');
+  }
+
+  snapshot(): ZygoteInfo[] {
+    return [...this.tree.nodes.values()].map((n) => ({
+      id: n.id,
+      parent: n.parent?.id ?? null,
+      packages: [...n.packages].sort(),
+      state: n.state === 'starting' ? 'starting' : n.state === 'dead' ? 'dead' : n.process?.sandbox.frozen ? 'frozen' : 'running',
+      pid: n.process?.pid ?? null,
+      hits: n.hits,
+      memoryBytes: n.memoryBytes,
+      children: [...n.children].map((c) => c.id),
+      functions: [...n.functions].sort(),
+      lastUsed: new Date(n.lastUsed).toISOString(),
+    }));
+  }
+
+  stats(): { count: number; memoryBytes: number } {
+    return { count: this.tree.nodes.size, memoryBytes: this.tree.memoryBytes() };
+  }
+
+  /** Kills every Zygote and destroys their sandboxes. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const nodes = [...this.tree.nodes.values()];
+    for (const node of nodes) this.tree.remove(node);
+    await Promise.all(nodes.map(async (n) => n.process && (n.process.kill(), await n.process.sandbox.destroy())));
+  }
+
+  private ensureRoot(): Promise<Node> {
+    const root = this.tree.root;
+    if (root?.state === 'ready') return Promise.resolve(root);
+    this.rootStarting ??= this.startRoot().finally(() => (this.rootStarting = null));
+    return this.rootStarting;
+  }
+
+  private async startRoot(): Promise<Node> {
+    if (this.closed) throw new SockpitError('unavailable', 'the Zygote tier is closed');
+    const sandbox = this.factory.prepare({ codeDir: null, paths: [], environment: {}, limits: this.opts.limits });
+    let process: ZygoteProcess;
+    try {
+      const started = this.factory.startZygote(sandbox, []);
+      process = new ZygoteProcess(started.pid, started.pidfd, started.channelFd, started.outputFd, sandbox, this.opts.timeoutMs);
+    } catch (err) {
+      await sandbox.destroy();
+      throw err;
+    }
+    const node = this.tree.add(null, [], Date.now());
+    node.process = process;
+    this.watch(node);
+    try {
+      await process.ready;
+    } catch (err) {
+      this.onDeath(node, (err as Error).message);
+      throw err;
+    }
+    return this.becomeReady(node);
+  }
+
+  /** A child of `parent` that imports what `packages` has beyond the parent's set. */
+  private async grow(parent: Node, packages: PackageRef[]): Promise<Node> {
+    const missing = packages.filter((p) => !parent.packages.has(p.key));
+    const sandbox = this.factory.prepare({
+      codeDir: null,
+      paths: packages.map((p) => p.sandboxPath),
+      environment: {},
+      limits: this.opts.limits,
+    });
+    const node = this.tree.add(parent, packages.map((p) => p.key), Date.now());
+    const [controlParent, controlChild] = native.socketpair();
+    const [outputRead, outputWrite] = native.pipe();
+    let process: ZygoteProcess | undefined;
+    try {
+      const forked = await this.fork(parent, sandbox, [controlChild, outputWrite], {
+        kind: 'zygote',
+        paths: sandbox.spec.paths,
+        imports: missing.flatMap((p) => p.topLevel),
+        uid: 0,
+        gid: 0,
+        hostname: 'sockpit-zygote',
+      });
+      process = new ZygoteProcess(forked.pid, native.pidfdOpen(forked.pid), controlParent, outputRead, sandbox, this.opts.timeoutMs, null);
+    } catch (err) {
+      if (!process) {
+        fs.closeSync(controlParent);
+        fs.closeSync(outputRead);
+      }
+      this.tree.remove(node);
+      await sandbox.destroy();
+      throw err;
+    }
+    node.process = process;
+    this.watch(node);
+    this.becomeReady(node);
+    await this.evict();
+    return node;
+  }
+
+  private async forkInto(node: Node, fn: string, sandbox: Sandbox): Promise<void> {
+    const [channelParent, channelChild] = native.socketpair();
+    const [outputRead, outputWrite] = native.pipe();
+    let forked;
+    try {
+      forked = await this.fork(node, sandbox, [channelChild, outputWrite], {
+        kind: 'instance',
+        paths: sandbox.spec.paths,
+        env: instanceEnvironment(sandbox.spec),
+        uid: this.factory.uid,
+        gid: this.factory.gid,
+        hostname: 'sockpit',
+      });
+      sandbox.adopt(new Instance(forked.pid, native.pidfdOpen(forked.pid), channelParent, outputRead));
+    } catch (err) {
+      if (!sandbox.instance) {
+        fs.closeSync(channelParent);
+        fs.closeSync(outputRead);
+      }
+      throw err;
+    }
+    this.tree.hit(node, Date.now(), fn);
+    this.bus?.publish({
+      type: 'zygote',
+      action: 'forked',
+      id: node.id,
+      parent: node.parent?.id ?? null,
+      packages: [...node.packages],
+      child: { kind: 'instance', id: sandbox.id, function: fn },
+    });
+  }
+
+  /** One fork request: thaws the Zygote, sends [channel, output, root, cgroup join files], closes our copies. */
+  private async fork(node: Node, sandbox: Sandbox, ends: [number, number], request: Parameters<ZygoteProcess['fork']>[0]) {
+    const process = node.process;
+    if (!process) throw new SockpitError('internal', `Zygote ${node.id} has no process`);
+    const root = fs.openSync(sandbox.dirs.root, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+    const join = this.factory.joinFdsOf(sandbox.cgroup);
+    node.busy++;
+    try {
+      process.sandbox.thaw();
+      return await process.fork(request, [...ends, root, ...join], join.length);
+    } finally {
+      node.busy--;
+      for (const fd of [...ends, root]) fs.closeSync(fd);
+      if (node.busy === 0 && process.alive) process.sandbox.freezeWhenIdle(FREEZE_GRACE_MS);
+    }
+  }
+
+  private becomeReady(node: Node): Node {
+    node.state = 'ready';
+    node.memoryBytes = this.memoryOf(node);
+    node.process?.sandbox.freezeWhenIdle(FREEZE_GRACE_MS);
+    this.bus?.publish({ type: 'zygote', action: 'created', id: node.id, parent: node.parent?.id ?? null, packages: [...node.packages] });
+    if (node.parent) {
+      this.tree.hit(node.parent, Date.now());
+      this.bus?.publish({
+        type: 'zygote',
+        action: 'forked',
+        id: node.parent.id,
+        parent: node.parent.parent?.id ?? null,
+        packages: [...node.parent.packages],
+        child: { kind: 'zygote', id: node.id },
+      });
+    }
+    return node;
+  }
+
+  private watch(node: Node): void {
+    void node.process?.exited().then(() => {
+      if (this.tree.nodes.get(node.id) === node) this.onDeath(node, 'its process exited');
+    });
+  }
+
+  private onDeath(node: Node, reason: string): void {
+    if (this.tree.nodes.get(node.id) !== node) return;
+    this.tree.remove(node);
+    node.process?.kill();
+    void node.process?.sandbox.destroy();
+    this.bus?.publish({ type: 'zygote', action: 'died', id: node.id, parent: node.parent?.id ?? null, packages: [...node.packages], reason });
+  }
+
+  /** Refreshes the memory of every Zygote and evicts what the budget can't hold. */
+  private async evict(): Promise<void> {
+    for (const node of this.tree.nodes.values()) node.memoryBytes = this.memoryOf(node);
+    const victims = this.tree.evictions(this.opts.budgetBytes);
+    for (const node of victims) {
+      this.tree.remove(node);
+      this.bus?.publish({ type: 'zygote', action: 'evicted', id: node.id, parent: node.parent?.id ?? null, packages: [...node.packages] });
+    }
+    await Promise.all(victims.map(async (n) => n.process && (n.process.kill(), await n.process.sandbox.destroy())));
+  }
+
+  private memoryOf(node: Node): number {
+    try {
+      return node.process ? node.process.sandbox.memoryBytes() : 0;
+    } catch {
+      return 0;
+    }
+  }
+}

@@ -1,0 +1,171 @@
+// A running Zygote seen from the daemon: its process, its sandbox and the control socket that
+// fork requests go out on (with their fds) and every answer comes back on (service/runtime/zygote.py).
+// Every request has a timeout; a Zygote that dies fails everything pending at once.
+
+import fs from 'node:fs';
+import net from 'node:net';
+import * as native from '../../../native';
+import { SockpitError } from '../errors';
+import { encodeFrame, FrameDecoder } from '../sandbox/framing';
+import type { Sandbox } from '../sandbox/sandbox';
+
+export interface ForkRequest {
+  kind: 'instance' | 'zygote';
+  /** sys.path entries for the new process */
+  paths: string[];
+  /** top-level modules a new Zygote imports */
+  imports?: string[];
+  /** the environment of a new instance */
+  env?: Record<string, string>;
+  uid: number;
+  gid: number;
+  hostname: string;
+}
+
+export interface Forked {
+  /** the new process, as the daemon sees it */
+  pid: number;
+  importMs?: number;
+}
+
+interface Pending {
+  resolve: (forked: Forked) => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout;
+  pid?: number;
+}
+
+interface Answer {
+  id?: string;
+  pid?: number;
+  ready?: boolean;
+  ok?: boolean;
+  error?: string;
+  import_ms?: number;
+}
+
+export class ZygoteProcess {
+  private readonly control: net.Socket;
+  private readonly decoder = new FrameDecoder(1 << 20);
+  private readonly pending = new Map<string, Pending>();
+  private seq = 0;
+  private exitReason: string | null = null;
+  private readonly exitWaiters: Array<() => void> = [];
+  /** resolves when the Zygote said it is ready (its imports done), rejects if it died or timed out first */
+  readonly ready: Promise<Forked>;
+
+  /**
+   * Takes ownership of the Zygote's pidfd, the daemon's end of its control socket and its output pipe.
+   * `startId` is the id of the ready message to wait for: "start" for a Zygote the daemon spawned; null for
+   * one forked from another Zygote, whose ready message came through its parent's fork request.
+   */
+  constructor(
+    readonly pid: number,
+    private readonly pidfd: number,
+    private readonly controlFd: number,
+    outputFd: number,
+    readonly sandbox: Sandbox,
+    private readonly timeoutMs: number,
+    startId: string | null = 'start',
+  ) {
+    this.control = new net.Socket({ fd: controlFd, readable: true, writable: false });
+    this.control.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.control.on('error', () => {});
+    const output = new net.Socket({ fd: outputFd, readable: true, writable: false });
+    output.on('data', () => {}); // drained: a Zygote's prints go nowhere
+    output.on('error', () => {});
+    this.ready = startId === null ? Promise.resolve({ pid }) : this.expect(startId, pid);
+    this.ready.catch(() => {});
+    native.watchExit(pidfd, (status) => {
+      fs.closeSync(pidfd);
+      this.exitReason = status.signal ? `was killed by ${status.signal}` : `exited with code ${status.code}`;
+      for (const [id, p] of this.pending) this.settle(id, p, new SockpitError('instance_died', `the Zygote ${this.exitReason}`));
+      this.control.destroy();
+      for (const waiter of this.exitWaiters.splice(0)) waiter();
+    });
+  }
+
+  get alive(): boolean {
+    return this.exitReason === null;
+  }
+
+  /**
+   * Asks the Zygote to fork. `fds` are [channel, output, root, ...cgroup join files]; they are sent, not
+   * kept: the caller closes its copies. Resolves once the new process said it is ready.
+   */
+  fork(request: ForkRequest, fds: number[], cgroups: number): Promise<Forked> {
+    if (!this.alive) return Promise.reject(new SockpitError('instance_died', `the Zygote ${this.exitReason}`));
+    const id = `f${++this.seq}`;
+    const header = { op: 'fork', id, cgroups, ...request };
+    const answer = this.expect(id);
+    try {
+      native.sendFds(this.controlFd, encodeFrame(Buffer.from(JSON.stringify(header))), fds);
+    } catch (err) {
+      const p = this.pending.get(id);
+      if (p) this.settle(id, p, new SockpitError('instance_died', `Can't send a fork request to the Zygote: ${(err as Error).message}`));
+    }
+    return answer;
+  }
+
+  /** Sends something that is not a fork request (for tests of the protocol's refusals). */
+  sendRaw(header: unknown, fds: number[] = []): Promise<Forked> {
+    const id = String((header as { id?: unknown })?.id ?? '');
+    const answer = this.expect(id);
+    native.sendFds(this.controlFd, encodeFrame(Buffer.from(JSON.stringify(header))), fds);
+    return answer;
+  }
+
+  kill(): void {
+    if (this.alive) native.pidfdKill(this.pidfd, 'SIGKILL');
+  }
+
+  exited(): Promise<void> {
+    if (!this.alive) return Promise.resolve();
+    return new Promise((resolve) => this.exitWaiters.push(resolve));
+  }
+
+  private expect(id: string, pid?: number): Promise<Forked> {
+    return new Promise<Forked>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const p = this.pending.get(id);
+        if (p) this.settle(id, p, new SockpitError('timeout', `the Zygote did not answer request ${id} within ${this.timeoutMs} ms`));
+      }, this.timeoutMs);
+      this.pending.set(id, { resolve, reject, timer, pid });
+    });
+  }
+
+  private settle(id: string, p: Pending, result: Error | Forked): void {
+    clearTimeout(p.timer);
+    this.pending.delete(id);
+    if (result instanceof Error) p.reject(result);
+    else p.resolve(result);
+  }
+
+  private onData(chunk: Buffer): void {
+    let frames: Buffer[];
+    try {
+      frames = this.decoder.push(chunk);
+    } catch {
+      this.kill(); // a Zygote that does not follow the protocol is not trusted with more requests
+      return;
+    }
+    for (const frame of frames) {
+      let answer: Answer;
+      try {
+        answer = JSON.parse(frame.toString('utf8')) as Answer;
+      } catch {
+        this.kill();
+        return;
+      }
+      const p = this.pending.get(String(answer.id));
+      if (!p) continue; // the answer to a request that already timed out
+      if (typeof answer.pid === 'number' && answer.pid > 0) p.pid = answer.pid;
+      else if (answer.ok === false) this.settle(String(answer.id), p, new SockpitError('bad_request', `the Zygote refused: ${answer.error}`));
+      else if (answer.ready === false) this.settle(String(answer.id), p, new SockpitError('internal', `the forked process failed: ${answer.error}`));
+      else if (answer.ready === true) {
+        if (p.pid === undefined) this.settle(String(answer.id), p, new SockpitError('internal', 'the Zygote said ready without a pid'));
+        else this.settle(String(answer.id), p, { pid: p.pid, importMs: answer.import_ms });
+      }
+    }
+  }
+}
