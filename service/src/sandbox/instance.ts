@@ -1,15 +1,14 @@
-// A running instance host (service/runtime/instance.py) seen from the daemon: its pidfd, the daemon's end of
+// A running instance host (service/runtime/instance.py) seen from the daemon: its process, the daemon's end of
 // the socketpair it talks over, and the tail of what it printed. One call at a time.
 
-import fs from 'node:fs';
 import net from 'node:net';
-import * as native from '../../../native';
 import { SockpitError } from '../errors';
+import { ExitStatus, ProcessHandle } from './process';
 import { encodeCall, FrameDecoder, InstanceReply, parseReply } from './framing';
 
 const OUTPUT_TAIL_BYTES = 16 * 1024;
 
-export type ExitStatus = native.ExitStatus;
+export type { ExitStatus };
 
 interface PendingCall {
   resolve: (reply: InstanceReply) => void;
@@ -17,20 +16,17 @@ interface PendingCall {
 }
 
 export class Instance {
-  readonly pid: number;
-  private readonly pidfd: number;
   private readonly channel: net.Socket;
   private readonly output: net.Socket;
   private readonly decoder = new FrameDecoder();
   private pending: PendingCall | null = null;
   private outputTail = Buffer.alloc(0);
-  private exitStatus: ExitStatus | null = null;
-  private readonly exitWaiters: Array<(status: ExitStatus) => void> = [];
-
-  /** Takes ownership of the pid's pidfd, the daemon's channel fd and the read end of its output pipe. */
-  constructor(pid: number, pidfd: number, channelFd: number, outputFd: number) {
-    this.pid = pid;
-    this.pidfd = pidfd;
+  /** Takes ownership of the process, the daemon's channel fd and the read end of its output pipe. */
+  constructor(
+    readonly process: ProcessHandle,
+    channelFd: number,
+    outputFd: number,
+  ) {
     this.channel = new net.Socket({ fd: channelFd, readable: true, writable: true });
     this.channel.on('data', (chunk: Buffer) => this.onData(chunk));
     this.channel.on('error', () => this.failPending(new SockpitError('instance_died', 'the instance closed its channel')));
@@ -40,11 +36,11 @@ export class Instance {
       this.outputTail = Buffer.concat([this.outputTail, chunk]).subarray(-OUTPUT_TAIL_BYTES);
     });
     this.output.on('error', () => {});
-    native.watchExit(pidfd, (status) => this.onExit(status));
+    void process.exited.then((status) => this.onExit(status));
   }
 
   get alive(): boolean {
-    return this.exitStatus === null;
+    return this.process.alive;
   }
 
   get busy(): boolean {
@@ -68,12 +64,11 @@ export class Instance {
 
   /** Resolves once the process has exited and been reaped. */
   exited(): Promise<ExitStatus> {
-    if (this.exitStatus) return Promise.resolve(this.exitStatus);
-    return new Promise((resolve) => this.exitWaiters.push(resolve));
+    return this.process.exited;
   }
 
   kill(): void {
-    if (this.alive) native.pidfdKill(this.pidfd, 9);
+    this.process.kill();
   }
 
   private onData(chunk: Buffer): void {
@@ -108,12 +103,9 @@ export class Instance {
   }
 
   private onExit(status: ExitStatus): void {
-    this.exitStatus = status;
-    fs.closeSync(this.pidfd);
-    const how = status.signal ? `was killed by ${status.signal}` : `exited with code ${status.code}`;
+    const how = status.signal ? `was killed by ${status.signal}` : status.code !== null ? `exited with code ${status.code}` : 'exited';
     this.failPending(new SockpitError('instance_died', `the instance ${how}`, { detail: { output: this.tail } }));
     this.channel.destroy();
     // the output pipe may still hold the last words; it closes itself at EOF
-    for (const waiter of this.exitWaiters.splice(0)) waiter(status);
   }
 }

@@ -10,6 +10,7 @@ import { SockpitError, wrap } from '../errors';
 import type { Cgroup, CgroupDriver, CgroupPool } from '../cgroups';
 import { InstanceReply } from './framing';
 import { Instance } from './instance';
+import { ProcessHandle } from './process';
 import { mountSandboxRoot, SandboxDirs, unmountSandboxRoot } from './rootfs';
 
 export interface SandboxSpec {
@@ -47,10 +48,9 @@ export function instanceEnvironment(spec: SandboxSpec): Record<string, string> {
   return { ...BASE_ENV, ...spec.environment, SOCKPIT_PATHS: spec.paths.join(':') };
 }
 
-/** A runtime process just started: its pid and pidfd, the daemon's end of its channel, its output pipe. */
+/** A runtime process just started: the process, the daemon's end of its channel, its output pipe. */
 export interface RuntimeProcess {
-  pid: number;
-  pidfd: number;
+  process: ProcessHandle;
   channelFd: number;
   outputFd: number;
 }
@@ -98,7 +98,7 @@ export class SandboxFactory {
   start(sandbox: Sandbox): Instance {
     const env = instanceEnvironment(sandbox.spec);
     const started = this.spawnRuntime(sandbox, 'instance.py', { uid: this.opts.uid, gid: this.opts.gid, pidNamespace: true, env });
-    return new Instance(started.pid, started.pidfd, started.channelFd, started.outputFd);
+    return new Instance(started.process, started.channelFd, started.outputFd);
   }
 
   /**
@@ -134,7 +134,7 @@ export class SandboxFactory {
         rlimits: { core: 0, nofile: 1024 },
         dieWithParent: true,
       });
-      return { pid, pidfd, channelFd: channelParent, outputFd: outputRead };
+      return { process: new ProcessHandle(pid, pidfd), channelFd: channelParent, outputFd: outputRead };
     } catch (err) {
       fs.closeSync(channelParent);
       fs.closeSync(outputRead);

@@ -85,6 +85,8 @@ export class ZygoteManager {
       }
       try {
         await this.forkInto(node, fn, sandbox);
+        // the tree grew: bring it back within its budget, off this call's path
+        if (growMs !== undefined) this.evict().catch((e) => console.error(`sockpitd: Zygote eviction failed: ${(e as Error).message}`));
         return { zygote: node.id, growMs };
       } catch (err) {
         if (node.process?.alive) throw err; // the request itself failed; another Zygote would fail alike
@@ -134,7 +136,7 @@ export class ZygoteManager {
     let process: ZygoteProcess;
     try {
       const started = this.factory.startZygote(sandbox, []);
-      process = new ZygoteProcess(started.pid, started.pidfd, started.channelFd, started.outputFd, sandbox, this.opts.timeoutMs);
+      process = new ZygoteProcess(started.process, started.channelFd, started.outputFd, sandbox, this.opts.timeoutMs);
     } catch (err) {
       await sandbox.destroy();
       throw err;
@@ -173,21 +175,20 @@ export class ZygoteManager {
         gid: 0,
         hostname: 'sockpit-zygote',
       });
-      process = new ZygoteProcess(forked.pid, native.pidfdOpen(forked.pid), controlParent, outputRead, sandbox, this.opts.timeoutMs, null);
+      process = new ZygoteProcess(forked.process, controlParent, outputRead, sandbox, this.opts.timeoutMs, null);
     } catch (err) {
       if (!process) {
         fs.closeSync(controlParent);
         fs.closeSync(outputRead);
       }
       this.tree.remove(node);
+      this.bus?.publish({ type: 'zygote', action: 'died', id: node.id, parent: parent.id, packages: [...node.packages], reason: (err as Error).message });
       await sandbox.destroy();
       throw err;
     }
     node.process = process;
     this.watch(node);
-    this.becomeReady(node);
-    await this.evict();
-    return node;
+    return this.becomeReady(node);
   }
 
   private async forkInto(node: Node, fn: string, sandbox: Sandbox): Promise<void> {
@@ -203,7 +204,7 @@ export class ZygoteManager {
         gid: this.factory.gid,
         hostname: 'sockpit',
       });
-      sandbox.adopt(new Instance(forked.pid, native.pidfdOpen(forked.pid), channelParent, outputRead));
+      sandbox.adopt(new Instance(forked.process, channelParent, outputRead));
     } catch (err) {
       if (!sandbox.instance) {
         fs.closeSync(channelParent);

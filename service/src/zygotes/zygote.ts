@@ -2,9 +2,9 @@
 // fork requests go out on (with their fds) and every answer comes back on (service/runtime/zygote.py).
 // Every request has a timeout; a Zygote that dies fails everything pending at once.
 
-import fs from 'node:fs';
 import net from 'node:net';
 import * as native from '../../../native';
+import { ProcessHandle } from '../sandbox/process';
 import { SockpitError } from '../errors';
 import { encodeFrame, FrameDecoder } from '../sandbox/framing';
 import type { Sandbox } from '../sandbox/sandbox';
@@ -23,8 +23,8 @@ export interface ForkRequest {
 }
 
 export interface Forked {
-  /** the new process, as the daemon sees it */
-  pid: number;
+  /** the new process (watched from the moment it reported its pid) */
+  process: ProcessHandle;
   importMs?: number;
 }
 
@@ -32,7 +32,7 @@ interface Pending {
   resolve: (forked: Forked) => void;
   reject: (err: Error) => void;
   timer: NodeJS.Timeout;
-  pid?: number;
+  process?: ProcessHandle;
 }
 
 interface Answer {
@@ -60,8 +60,7 @@ export class ZygoteProcess {
    * one forked from another Zygote, whose ready message came through its parent's fork request.
    */
   constructor(
-    readonly pid: number,
-    private readonly pidfd: number,
+    readonly process: ProcessHandle,
     private readonly controlFd: number,
     outputFd: number,
     readonly sandbox: Sandbox,
@@ -74,11 +73,10 @@ export class ZygoteProcess {
     const output = new net.Socket({ fd: outputFd, readable: true, writable: false });
     output.on('data', () => {}); // drained: a Zygote's prints go nowhere
     output.on('error', () => {});
-    this.ready = startId === null ? Promise.resolve({ pid }) : this.expect(startId, pid);
+    this.ready = startId === null ? Promise.resolve({ process }) : this.expect(startId, process);
     this.ready.catch(() => {});
-    native.watchExit(pidfd, (status) => {
-      fs.closeSync(pidfd);
-      this.exitReason = status.signal ? `was killed by ${status.signal}` : `exited with code ${status.code}`;
+    void process.exited.then((status) => {
+      this.exitReason = status.signal ? `was killed by ${status.signal}` : status.code !== null ? `exited with code ${status.code}` : 'exited';
       for (const [id, p] of this.pending) this.settle(id, p, new SockpitError('instance_died', `the Zygote ${this.exitReason}`));
       this.control.destroy();
       for (const waiter of this.exitWaiters.splice(0)) waiter();
@@ -87,6 +85,10 @@ export class ZygoteProcess {
 
   get alive(): boolean {
     return this.exitReason === null;
+  }
+
+  get pid(): number {
+    return this.process.pid;
   }
 
   /**
@@ -116,7 +118,7 @@ export class ZygoteProcess {
   }
 
   kill(): void {
-    if (this.alive) native.pidfdKill(this.pidfd, 'SIGKILL');
+    this.process.kill();
   }
 
   exited(): Promise<void> {
@@ -124,13 +126,28 @@ export class ZygoteProcess {
     return new Promise((resolve) => this.exitWaiters.push(resolve));
   }
 
-  private expect(id: string, pid?: number): Promise<Forked> {
+  private expect(id: string, process?: ProcessHandle): Promise<Forked> {
     return new Promise<Forked>((resolve, reject) => {
       const timer = setTimeout(() => {
         const p = this.pending.get(id);
-        if (p) this.settle(id, p, new SockpitError('timeout', `the Zygote did not answer request ${id} within ${this.timeoutMs} ms`));
+        if (!p) return;
+        p.process?.kill(); // half-made: it must not linger
+        this.settle(id, p, new SockpitError('timeout', `the Zygote did not answer request ${id} within ${this.timeoutMs} ms`));
       }, this.timeoutMs);
-      this.pending.set(id, { resolve, reject, timer, pid });
+      this.pending.set(id, { resolve, reject, timer, process });
+    });
+  }
+
+  /** Watches the new process from its first word on: if it dies before it is ready, the request fails now. */
+  private track(id: string, p: Pending, pid: number): void {
+    try {
+      p.process = ProcessHandle.adopt(pid);
+    } catch (err) {
+      this.settle(id, p, new SockpitError('instance_died', `the forked process ${pid} is gone: ${(err as Error).message}`));
+      return;
+    }
+    void p.process.exited.then(() => {
+      if (this.pending.get(id) === p) this.settle(id, p, new SockpitError('instance_died', `the forked process ${pid} died before it was ready`));
     });
   }
 
@@ -159,12 +176,12 @@ export class ZygoteProcess {
       }
       const p = this.pending.get(String(answer.id));
       if (!p) continue; // the answer to a request that already timed out
-      if (typeof answer.pid === 'number' && answer.pid > 0) p.pid = answer.pid;
+      if (typeof answer.pid === 'number' && answer.pid > 0) this.track(String(answer.id), p, answer.pid);
       else if (answer.ok === false) this.settle(String(answer.id), p, new SockpitError('bad_request', `the Zygote refused: ${answer.error}`));
       else if (answer.ready === false) this.settle(String(answer.id), p, new SockpitError('internal', `the forked process failed: ${answer.error}`));
       else if (answer.ready === true) {
-        if (p.pid === undefined) this.settle(String(answer.id), p, new SockpitError('internal', 'the Zygote said ready without a pid'));
-        else this.settle(String(answer.id), p, { pid: p.pid, importMs: answer.import_ms });
+        if (!p.process) this.settle(String(answer.id), p, new SockpitError('internal', 'the Zygote said ready without a pid'));
+        else this.settle(String(answer.id), p, { process: p.process, importMs: answer.import_ms });
       }
     }
   }

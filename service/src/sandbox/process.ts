@@ -1,0 +1,41 @@
+// A process the daemon watches through a pidfd: it learns of the exit without SIGCHLD and signals it without
+// pid-reuse races. The pidfd is closed once the process has exited and been reaped.
+
+import fs from 'node:fs';
+import * as native from '../../../native';
+
+export type ExitStatus = native.ExitStatus;
+
+export class ProcessHandle {
+  private status: ExitStatus | null = null;
+  /** resolves once the process has exited (and been reaped when it was ours to reap) */
+  readonly exited: Promise<ExitStatus>;
+
+  /** Takes ownership of pidfd. */
+  constructor(
+    readonly pid: number,
+    private readonly pidfd: number,
+  ) {
+    this.exited = new Promise((resolve) => {
+      native.watchExit(pidfd, (status, error) => {
+        // error: waitid refused (the process was not our child yet when it exited); it is gone all the same
+        this.status = error ? { pid, code: null, signal: null } : status;
+        fs.closeSync(pidfd);
+        resolve(this.status);
+      });
+    });
+  }
+
+  /** A handle for a process this one did not start (forked by a Zygote), by the pid it reported. */
+  static adopt(pid: number): ProcessHandle {
+    return new ProcessHandle(pid, native.pidfdOpen(pid));
+  }
+
+  get alive(): boolean {
+    return this.status === null;
+  }
+
+  kill(): void {
+    if (this.alive) native.pidfdKill(this.pidfd, 'SIGKILL');
+  }
+}
