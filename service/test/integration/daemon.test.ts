@@ -1,4 +1,5 @@
-// sockpitd end to end: deploy, cold and warm tiers, the API's answers, persistence, clean stop.
+// sockpitd end to end: deploy, cold and warm tiers, the API's answers, persistence, clean stop. These run with
+// Zygotes off, so every start is a cold one (zygotes.test.ts covers the Zygote tier).
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,8 +10,10 @@ import { cgroupsOf, eventually, frozenStates, mountsOf, processesOf, startDaemon
 
 let d: TestDaemon;
 
+const NO_ZYGOTES = { zygotes: { enabled: false } };
+
 before(async () => {
-  d = await startDaemon();
+  d = await startDaemon(NO_ZYGOTES);
 });
 after(async () => {
   await d?.stop();
@@ -159,7 +162,7 @@ test('functions survive a restart; SIGKILL leaves nothing the restart does not r
 });
 
 test('with no warm budget every call is cold and nothing stays idle', async () => {
-  const lean = await startDaemon({ warm: { memoryBudgetMb: 0 } });
+  const lean = await startDaemon({ ...NO_ZYGOTES, warm: { memoryBudgetMb: 0 } });
   try {
     await lean.deploy('f', { 'f.py': 'def f(e):\n    return e\n' });
     assert.equal((await lean.client.run('f', 1)).tier, 'cold');
