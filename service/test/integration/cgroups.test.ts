@@ -16,7 +16,7 @@ const PY = '/usr/bin/python3';
 
 const children = new Set<ChildProcess>();
 
-function start(cmd: string, args: string[]): ChildProcess & { exited: Promise<{ code: number | null; signal: string | null }> } {
+function start(cmd: string, args: string[]): ChildProcess & { exited: Promise<{ code: number | null; signal: string | null; out: string }> } {
   const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   children.add(child);
   let out = '';
