@@ -1,0 +1,77 @@
+// The one interface between the panel's renderer and the service. Two implementations: the Electron preload
+// (window.sockpit, over IPC to the main process's SockpitClient) and HTTP + SSE (web mode, served by
+// `sockpit panel`, which proxies to the socket). Types only: both sides import it, nothing runs here.
+
+import type { StatusBody } from '../service/src/api/server';
+import type { FunctionInfo, RunResult } from '../service/src/client';
+import type { Published } from '../service/src/telemetry/events';
+import type { StatsBody } from '../service/src/telemetry/stats';
+import type { ZygoteInfo } from '../service/src/zygotes/manager';
+
+export type { FunctionInfo, Published, RunResult, StatsBody, StatusBody, ZygoteInfo };
+
+export type BenchmarkSuite = 'sandbox' | 'provisioning';
+
+/** A benchmark run by sockpitd (POST /v1/benchmarks); its progress also streams as `benchmark` events. */
+export interface BenchmarkJob {
+  id: string;
+  suite: BenchmarkSuite;
+  state: 'running' | 'finished' | 'failed';
+  /** 0..1 */
+  progress: number;
+  message: string;
+  startedAt: string;
+  finishedAt: string | null;
+  /** the suite's JSON report (the same as `sockpit bench <suite> --json`) once finished */
+  result: unknown;
+  error: string | null;
+}
+
+export type ConnectionState = { state: 'connected' } | { state: 'disconnected'; reason: string };
+
+/** Errors cross the bridge as this envelope and are rebuilt as Errors on the renderer side. */
+export interface BridgeError {
+  name: string;
+  message: string;
+  /** the API's error code (bad_request, not_found...), when the service answered */
+  code?: string;
+  status?: number;
+  detail?: unknown;
+}
+
+export interface SockpitBridge {
+  status(): Promise<StatusBody>;
+  listFunctions(): Promise<FunctionInfo[]>;
+  /** deploys a folder on the service's machine (an absolute path) */
+  deploy(name: string, dir: string): Promise<FunctionInfo>;
+  remove(name: string): Promise<void>;
+  /** invokes with a JSON event given as text (sent as it is: invalid JSON gets the service's 400) */
+  run(name: string, eventJson: string): Promise<RunResult>;
+  zygotes(): Promise<ZygoteInfo[]>;
+  stats(): Promise<StatsBody>;
+  startBenchmark(suite: BenchmarkSuite, options?: { iterations?: number }): Promise<BenchmarkJob>;
+  benchmarks(): Promise<BenchmarkJob[]>;
+  /** live events; reconnects by itself; returns the unsubscribe function */
+  onEvent(listener: (event: Published) => void): () => void;
+  /** whether the service is reachable right now; called at once with the current state */
+  onConnection(listener: (state: ConnectionState) => void): () => void;
+  /** a native folder picker where there is one (Electron); undefined in web mode */
+  pickDirectory?: () => Promise<string | null>;
+}
+
+/** IPC channel names, `<area>:<method>`, one per bridge method that goes to the main process. */
+export const CHANNELS = {
+  status: 'service:status',
+  listFunctions: 'functions:list',
+  deploy: 'functions:deploy',
+  remove: 'functions:remove',
+  run: 'functions:run',
+  zygotes: 'zygotes:list',
+  stats: 'stats:get',
+  startBenchmark: 'benchmarks:start',
+  benchmarks: 'benchmarks:list',
+  pickDirectory: 'dialog:pickDirectory',
+  /** main → renderer */
+  event: 'events:event',
+  connection: 'events:connection',
+} as const;
