@@ -45,6 +45,8 @@ export interface RawSpawnOptions {
   namespaces: RawNamespace[];
   hostname?: string;
   rlimits?: RawRlimits;
+  /** a new user namespace with these /proc/<pid>/uid_map and gid_map contents, written before the child goes on */
+  userns?: { uidMap: string; gidMap: string };
   dieWithParent?: boolean;
 }
 

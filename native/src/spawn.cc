@@ -37,7 +37,8 @@ namespace {
 const char kUsage[] =
     "spawn({file: string, argv: string[], env: string[], root: string, cwd: string, uid: number, gid: number, "
     "cgroupProcsFds: number[], fds: number[], namespaces: ('pid'|'uts'|'ipc')[], hostname?: string, "
-    "rlimits?: {nofile?, nproc?, core?, fsize?, stack?: number}, dieWithParent?: boolean})";
+    "rlimits?: {nofile?, nproc?, core?, fsize?, stack?: number}, dieWithParent?: boolean, "
+    "userns?: {uidMap: string, gidMap: string}})";
 
 // The uapi struct clone_args, spelled out: <linux/sched.h> clashes with glibc's <sched.h> over the CLONE_* macros.
 struct CloneArgs {
@@ -56,6 +57,7 @@ struct CloneArgs {
 
 // The child's steps, in the order it runs them; each names the system call a failure is reported under.
 enum Step : int32_t {
+  kUsernsWait,
   kCgroupJoin,
   kSethostname,
   kChdirRoot,
@@ -76,6 +78,7 @@ enum Step : int32_t {
 
 const char* StepSyscall(int32_t step) {
   switch (step) {
+    case kUsernsWait: return "read";
     case kCgroupJoin: return "cgroup.procs";
     case kSethostname: return "sethostname";
     case kChdirRoot: return "chdir";
@@ -129,6 +132,10 @@ struct Plan {
   bool setHostname = false;
   std::vector<Limit> limits;
   bool dieWithParent = false;
+  // A new user namespace: the parent writes these maps, then releases the child through syncRead.
+  bool userns = false;
+  std::string uidMap, gidMap;
+  int syncRead = -1;
 };
 
 [[noreturn]] void ChildFail(int errfd, int32_t step, int32_t index) noexcept {
@@ -141,6 +148,15 @@ struct Plan {
 
 // Runs in the child of clone3. Only raw system calls: no allocation, no locks, no exceptions, no stdio.
 [[noreturn]] void RunChild(Plan& p, int errfd) noexcept {
+  // In a new user namespace nothing works before the maps exist: wait for the parent to write them.
+  if (p.userns) {
+    char go;
+    ssize_t got;
+    do got = read(p.syncRead, &go, 1);
+    while (got < 0 && errno == EINTR);
+    if (got != 1) ChildFail(errfd, kUsernsWait, 0);
+  }
+
   // Join first, so whatever the child allocates from here on is charged to the sandbox.
   for (size_t i = 0; i < p.cgroupFds.size(); i++)
     if (write(p.cgroupFds[i], "0", 1) != 1) ChildFail(errfd, kCgroupJoin, static_cast<int32_t>(i));
@@ -269,6 +285,15 @@ void ReadPlan(Napi::Env env, Napi::Object o, Plan& p) {
 
   p.dieWithParent = OptBool(env, kUsage, o, "dieWithParent");
 
+  Napi::Value userns = o.Get("userns");
+  if (!userns.IsUndefined()) {
+    Napi::Object maps = OptObject(env, kUsage, userns, "userns");
+    p.uidMap = ArgString(env, kUsage, maps.Get("uidMap"), "userns.uidMap");
+    p.gidMap = ArgString(env, kUsage, maps.Get("gidMap"), "userns.gidMap");
+    p.userns = true;
+    p.cloneFlags |= CLONE_NEWUSER;
+  }
+
   int highest = static_cast<int>(p.fds.size()) + 3;
   for (int fd : p.fds) highest = std::max(highest, fd + 1);
   p.tempBase = highest;
@@ -302,6 +327,17 @@ struct Fd {
   }
 };
 
+// Writes /proc/<pid>/<file>; returns 0 or the errno. The parent is an ordinary multithreaded process here.
+int WriteProcFile(long pid, const char* file, const std::string& text) {
+  std::string path = "/proc/" + std::to_string(pid) + "/" + file;
+  int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  ssize_t wrote = write(fd, text.data(), text.size());
+  int err = wrote < 0 ? errno : static_cast<size_t>(wrote) != text.size() ? EIO : 0;
+  close(fd);
+  return err;
+}
+
 }  // namespace
 
 Napi::Value Spawn(const Napi::CallbackInfo& info) {
@@ -315,6 +351,15 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   if (pipe2(pipefd, O_CLOEXEC) < 0) ThrowErrno(env, "pipe2", errno, "");
   Fd errRead{pipefd[0]}, errWrite{pipefd[1]};
   plan.tempBase = std::max(plan.tempBase, errWrite.fd + 1);
+  Fd syncRead, syncWrite;
+  if (plan.userns) {
+    int syncfd[2];
+    if (pipe2(syncfd, O_CLOEXEC) < 0) ThrowErrno(env, "pipe2", errno, "");
+    syncRead.fd = syncfd[0];
+    syncWrite.fd = syncfd[1];
+    plan.syncRead = syncRead.fd;
+    plan.tempBase = std::max(plan.tempBase, syncWrite.fd + 1);
+  }
 
   // Block every signal across clone3 so the child cannot run one of Node's handlers before it resets them.
   sigset_t all, old;
@@ -335,6 +380,27 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   Fd child{pidfd};
   close(errWrite.fd);
   errWrite.fd = -1;
+
+  if (plan.userns) {
+    // uid_map before gid_map, then release the child; a child left waiting is killed and reaped below.
+    int mapErr = WriteProcFile(pid, "uid_map", plan.uidMap);
+    const char* which = "uid_map";
+    if (mapErr == 0) {
+      mapErr = WriteProcFile(pid, "gid_map", plan.gidMap);
+      which = "gid_map";
+    }
+    if (mapErr == 0 && write(syncWrite.fd, "1", 1) != 1) {
+      mapErr = errno;
+      which = "user namespace sync pipe";
+    }
+    if (mapErr != 0) {
+      syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0);
+      siginfo_t si;
+      while (waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd), &si, WEXITED) < 0 && errno == EINTR) {
+      }
+      ThrowErrno(env, "write", mapErr, std::string("/proc/") + std::to_string(pid) + "/" + which);
+    }
+  }
 
   ChildError report = {};
   ssize_t got;

@@ -53,6 +53,9 @@ export interface Config {
     growAfterMisses: number;
     /** every message to a Zygote gets an answer within this time, or the Zygote is taken as dead */
     replyTimeoutMs: number;
+    /** the unprivileged host uid/gid that root inside the Zygotes' user namespace maps to */
+    hostUid: number;
+    hostGid: number;
   };
   /** largest request body accepted */
   maxBodyBytes: number;
@@ -72,7 +75,7 @@ export const DEFAULT_CONFIG: Config = {
   limits: { memoryMb: 256, pids: 64, cpus: 1, timeoutMs: 30_000 },
   warm: { memoryBudgetMb: 1024, idleTtlMs: 600_000 },
   packages: { indexUrl: null, findLinks: null, wheelsOnly: true, pipPython: '/usr/bin/python3' },
-  zygotes: { enabled: true, memoryBudgetMb: 2048, growAfterMisses: 1, replyTimeoutMs: 10_000 },
+  zygotes: { enabled: true, memoryBudgetMb: 2048, growAfterMisses: 1, replyTimeoutMs: 10_000, hostUid: 400_000, hostGid: 400_000 },
   maxBodyBytes: 6 * 1024 * 1024,
   maxFunctionBytes: 64 * 1024 * 1024,
 };
@@ -193,6 +196,9 @@ function validate(cfg: Config, problems: string[]): void {
   int('zygotes.memoryBudgetMb', cfg.zygotes.memoryBudgetMb, 0, 1 << 20);
   int('zygotes.growAfterMisses', cfg.zygotes.growAfterMisses, 1, 1 << 20);
   int('zygotes.replyTimeoutMs', cfg.zygotes.replyTimeoutMs, 100, 600_000);
+  int('zygotes.hostUid', cfg.zygotes.hostUid, 1, 2 ** 32 - 2);
+  int('zygotes.hostGid', cfg.zygotes.hostGid, 1, 2 ** 32 - 2);
+  if (cfg.zygotes.hostUid === cfg.sandboxUid) problems.push('zygotes.hostUid: must differ from sandboxUid');
   int('maxBodyBytes', cfg.maxBodyBytes, 1024, 1 << 30);
   int('maxFunctionBytes', cfg.maxFunctionBytes, 1024, 2 ** 40);
 }

@@ -134,6 +134,8 @@ export class Daemon implements ApiBackend {
       python: config.python,
       uid: config.sandboxUid,
       gid: config.sandboxGid,
+      zygoteUid: config.zygotes.hostUid,
+      zygoteGid: config.zygotes.hostGid,
     });
     // instances forked by Zygotes are orphaned when their intermediate parent exits: we adopt and reap them
     native.setChildSubreaper();

@@ -28,6 +28,9 @@ export interface SandboxFactoryOptions {
   python: string;
   uid: number;
   gid: number;
+  /** the unprivileged host ids root inside a Zygote's user namespace maps to */
+  zygoteUid?: number;
+  zygoteGid?: number;
 }
 
 /** Phase durations in milliseconds, in the order they happened. */
@@ -102,18 +105,22 @@ export class SandboxFactory {
   }
 
   /**
-   * Starts a Zygote (service/runtime/zygote.py) into a prepared sandbox. It stays root in its chroot (it must
-   * chroot and set uids for what it forks) and in the daemon's PID namespace, so the pids it reports are ours.
+   * Starts a Zygote (service/runtime/zygote.py) into a prepared sandbox. It is root only inside a user
+   * namespace of its own, where root is an unprivileged host uid: enough to chroot and set the sandbox uid for
+   * what it forks (the only other uid mapped), nothing on the host. It stays in the daemon's PID namespace,
+   * so the pids it reports are ours.
    */
   startZygote(sandbox: Sandbox, imports: string[]): RuntimeProcess {
     const env = { ...BASE_ENV, SOCKPIT_IMPORTS: imports.join(','), SOCKPIT_PATHS: sandbox.spec.paths.join(':') };
-    return this.spawnRuntime(sandbox, 'zygote.py', { uid: 0, gid: 0, pidNamespace: false, env });
+    const { uid, gid, zygoteUid = 400_000, zygoteGid = 400_000 } = this.opts;
+    const userns = { uidMap: `0 ${zygoteUid} 1\n${uid} ${uid} 1\n`, gidMap: `0 ${zygoteGid} 1\n${gid} ${gid} 1\n` };
+    return this.spawnRuntime(sandbox, 'zygote.py', { uid: 0, gid: 0, pidNamespace: false, env, userns });
   }
 
   private spawnRuntime(
     sandbox: Sandbox,
     script: string,
-    how: { uid: number; gid: number; pidNamespace: boolean; env: Record<string, string> },
+    how: { uid: number; gid: number; pidNamespace: boolean; env: Record<string, string>; userns?: { uidMap: string; gidMap: string } },
   ): RuntimeProcess {
     const [channelParent, channelChild] = native.socketpair();
     const [outputRead, outputWrite] = native.pipe();
@@ -133,6 +140,7 @@ export class SandboxFactory {
         hostname: 'sockpit',
         rlimits: { core: 0, nofile: 1024 },
         dieWithParent: true,
+        userns: how.userns,
       });
       return { process: new ProcessHandle(pid, pidfd), channelFd: channelParent, outputFd: outputRead };
     } catch (err) {

@@ -13,6 +13,8 @@ let d: TestDaemon;
 let wheels: string;
 
 const fn = (body: string) => `import os\n${body}\n`;
+/** the default host uid of root inside the Zygotes' user namespace */
+const ZYGOTE_HOST_UID = 400_000;
 
 before(async () => {
   wheels = fs.mkdtempSync('/tmp/sockpit-wheels-');
@@ -87,7 +89,7 @@ test('a miss grows the tree; the instance gets the import done by its Zygote, in
   assert.notEqual(inst.root, zygote.root, 'own root');
   assert.notEqual(inst.pidNs, zygote.pidNs, 'own PID namespace');
   assert.notEqual(inst.uid, 0);
-  assert.equal(zygote.uid, 0);
+  assert.equal(zygote.uid, ZYGOTE_HOST_UID, 'a Zygote is root only in its own user namespace');
 
   // warm next; after a redeploy a Zygote hit without growing, fast because slowimport is already imported
   assert.equal((await d.client.run('slow')).tier, 'warm');
@@ -142,13 +144,13 @@ test('killing a Zygote while it imports loses no request', async () => {
     'requirements.txt': 'slowimport==1.0\nverpkg==1.0\n',
   });
   const call = d.client.run('victim');
-  // the new Zygote: a root process in our cgroups that is neither a known Zygote nor there before
+  // the new Zygote: a Zygote-uid process in our cgroups that is neither a known Zygote nor there before
   let killed = 0;
   await eventually(() => {
     for (const pid of processesOf(d.stateDir)) {
       if (before.has(pid) || known.has(pid)) continue;
       try {
-        if (procStatus(pid).uid === 0) {
+        if (procStatus(pid).uid === ZYGOTE_HOST_UID) {
           process.kill(pid, 'SIGKILL');
           killed = pid;
           return true;
