@@ -47,6 +47,8 @@ export interface RawSpawnOptions {
   rlimits?: RawRlimits;
   /** a new user namespace with these /proc/<pid>/uid_map and gid_map contents, written before the child goes on */
   userns?: { uidMap: string; gidMap: string };
+  /** a seccomp filter (struct sock_filter[]), installed last before execve */
+  seccomp?: Buffer;
   dieWithParent?: boolean;
 }
 

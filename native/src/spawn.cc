@@ -14,6 +14,9 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
+#include <string.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -38,7 +41,7 @@ const char kUsage[] =
     "spawn({file: string, argv: string[], env: string[], root: string, cwd: string, uid: number, gid: number, "
     "cgroupProcsFds: number[], fds: number[], namespaces: ('pid'|'uts'|'ipc')[], hostname?: string, "
     "rlimits?: {nofile?, nproc?, core?, fsize?, stack?: number}, dieWithParent?: boolean, "
-    "userns?: {uidMap: string, gidMap: string}})";
+    "userns?: {uidMap: string, gidMap: string}, seccomp?: Buffer /* struct sock_filter[] */})";
 
 // The uapi struct clone_args, spelled out: <linux/sched.h> clashes with glibc's <sched.h> over the CLONE_* macros.
 struct CloneArgs {
@@ -73,6 +76,7 @@ enum Step : int32_t {
   kNoNewPrivs,
   kPdeathsig,
   kSigprocmask,
+  kSeccomp,
   kExecve,
 };
 
@@ -94,6 +98,7 @@ const char* StepSyscall(int32_t step) {
     case kNoNewPrivs: return "prctl";
     case kPdeathsig: return "prctl";
     case kSigprocmask: return "sigprocmask";
+    case kSeccomp: return "seccomp";
     case kExecve: return "execve";
   }
   return "spawn";
@@ -136,6 +141,9 @@ struct Plan {
   bool userns = false;
   std::string uidMap, gidMap;
   int syncRead = -1;
+  // A seccomp filter, installed last before execve (execve itself must pass it).
+  std::vector<struct sock_filter> filter;
+  struct sock_fprog fprog = {};
 };
 
 [[noreturn]] void ChildFail(int errfd, int32_t step, int32_t index) noexcept {
@@ -205,6 +213,8 @@ struct Plan {
   sigset_t none;
   sigemptyset(&none);
   if (sigprocmask(SIG_SETMASK, &none, nullptr) < 0) ChildFail(errfd, kSigprocmask, 0);
+
+  if (!p.filter.empty() && prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &p.fprog, 0, 0) < 0) ChildFail(errfd, kSeccomp, 0);
 
   execve(p.file.c_str(), p.argv.data(), p.envp.data());
   ChildFail(errfd, kExecve, 0);
@@ -284,6 +294,18 @@ void ReadPlan(Napi::Env env, Napi::Object o, Plan& p) {
   }
 
   p.dieWithParent = OptBool(env, kUsage, o, "dieWithParent");
+
+  Napi::Value seccomp = o.Get("seccomp");
+  if (!seccomp.IsUndefined()) {
+    if (!seccomp.IsBuffer()) ThrowUsage(env, kUsage, "seccomp must be a Buffer of struct sock_filter");
+    Napi::Buffer<uint8_t> bytes = seccomp.As<Napi::Buffer<uint8_t>>();
+    if (bytes.Length() == 0 || bytes.Length() % sizeof(struct sock_filter) != 0 || bytes.Length() / sizeof(struct sock_filter) > BPF_MAXINSNS)
+      ThrowUsage(env, kUsage, "seccomp must hold 1 to 4096 struct sock_filter of 8 bytes");
+    p.filter.resize(bytes.Length() / sizeof(struct sock_filter));
+    memcpy(p.filter.data(), bytes.Data(), bytes.Length());
+    p.fprog.len = static_cast<unsigned short>(p.filter.size());
+    p.fprog.filter = p.filter.data();
+  }
 
   Napi::Value userns = o.Get("userns");
   if (!userns.IsUndefined()) {

@@ -22,6 +22,7 @@ process chroots into the passed root, drops to the unprivileged uid with no_new_
 not keep, and only then says it is ready.
 """
 
+import base64
 import ctypes
 import json
 import os
@@ -38,10 +39,28 @@ CLONE_NEWUTS = 0x04000000
 CLONE_NEWIPC = 0x08000000
 CLONE_NEWPID = 0x20000000
 PR_SET_NO_NEW_PRIVS = 38
+PR_SET_SECCOMP = 22
+SECCOMP_MODE_FILTER = 2
 MAX_FDS = 64
 MAX_REQUEST = 1 << 20
 
 libc = ctypes.CDLL(None, use_errno=True)
+
+
+class SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+# sockpitd builds the seccomp filter of instances (struct sock_filter[]); it is installed in each one forked
+_INSTANCE_FILTER = base64.b64decode(os.environ.get("SOCKPIT_INSTANCE_SECCOMP", ""))
+_INSTANCE_FILTER_BUF = ctypes.create_string_buffer(_INSTANCE_FILTER, len(_INSTANCE_FILTER))
+
+
+def install_instance_filter():
+    if not _INSTANCE_FILTER:
+        return
+    prog = SockFprog(len(_INSTANCE_FILTER) // 8, ctypes.cast(_INSTANCE_FILTER_BUF, ctypes.c_void_p))
+    check(libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0), "prctl(PR_SET_SECCOMP)")
 
 
 def check(result, what):
@@ -132,6 +151,7 @@ def grandchild(req):
             os.setresgid(gid, gid, gid)
             os.setresuid(uid, uid, uid)
             check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)")
+            install_instance_filter()
             os.chdir("/tmp")
         else:
             started = time.perf_counter()

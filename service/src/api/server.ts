@@ -9,6 +9,7 @@ import type { ZygoteInfo } from '../zygotes/manager';
 import { toErrorResponse } from './errors';
 import { formatServerTiming } from './server-timing';
 import { registerTelemetryRoutes, TelemetryDeps } from './telemetry-routes';
+import { BenchmarkDeps, registerBenchmarkRoutes } from './benchmark-routes';
 
 export interface StatusBody {
   version: string;
@@ -39,6 +40,8 @@ export interface ApiOptions {
   maxBodyBytes: number;
   /** GET /v1/stats, /metrics and /v1/events */
   telemetry?: TelemetryDeps;
+  /** POST/GET /v1/benchmarks */
+  benchmarks?: BenchmarkDeps;
 }
 
 const NAME_PARAMS = {
@@ -96,6 +99,7 @@ export function buildApi(backend: ApiBackend, opts: ApiOptions): FastifyInstance
   });
 
   if (opts.telemetry) registerTelemetryRoutes(app, opts.telemetry);
+  if (opts.benchmarks) registerBenchmarkRoutes(app, opts.benchmarks);
   return app;
 }
 

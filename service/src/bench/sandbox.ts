@@ -5,24 +5,27 @@
 //  3. cold and warm invocations end to end through the socket of two real daemons
 // measureSandboxBench() measures and returns the report (no printing); runSandboxBench() prints it.
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import { isDeepStrictEqual } from 'node:util';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as native from '../../../native';
 import { CgroupPool, createDriver, layoutForSandboxes, readLayout, type CgroupDriver } from '../cgroups';
-import { SockpitClient } from '../client';
 import { cgroupTag } from '../daemon/daemon';
 import { inPrivateMountNamespace, reexecInPrivateMountNamespace } from '../daemon/mountns';
-import { REPO_ROOT, RUNTIME_DIR, VERSION } from '../paths';
+import { RUNTIME_DIR, VERSION } from '../paths';
 import { SandboxFactory, type SandboxSpec } from '../sandbox/sandbox';
 import { assembleBase, removeBase, removeTree } from '../sandbox/rootfs';
 import { BwrapRunner, CrunRunner, ensurePeerTools, ownCgroupDirs, PYTHON, PYTHON_ARGS, SpawnRunner, type PeerRunner } from './peers';
+import { mark, rotate, startDaemon, target, type DaemonChild, type Target } from './daemons';
+import type { ProgressFn } from './progress';
+import { progressWriter } from './progress';
 import { formatMs, formatRatio, ratio, renderTable, summarize, type Summary } from './stats';
 
 export interface SandboxBenchOptions {
   json: boolean;
+  /** write progress to stderr as JSON lines ({progress, message}) for a benchmark job to read */
+  progressJson?: boolean;
   /** python runs and invocations per mode; create/destroy runs 10x as many. Default 250 (~50 s here). */
   iterations?: number;
 }
@@ -58,13 +61,7 @@ export interface InvokeRow {
   serverTotalP50: number;
 }
 
-export interface Target {
-  name: string;
-  target: string;
-  measured: string;
-  value: number;
-  ok: boolean;
-}
+export type { Target };
 
 export interface BenchReport {
   benchmark: 'sandbox';
@@ -95,7 +92,7 @@ export async function runSandboxBench(opts: SandboxBenchOptions): Promise<BenchR
     reexecInPrivateMountNamespace();
     return null;
   }
-  const report = await measureSandboxBench(opts, (msg) => process.stderr.write(`${msg}\n`));
+  const report = await measureSandboxBench(opts, progressWriter(Boolean(opts.progressJson), (line) => process.stderr.write(line)));
   console.log(opts.json ? JSON.stringify(report, null, 2) : formatReport(report));
   return report;
 }
@@ -105,7 +102,7 @@ export async function runSandboxBench(opts: SandboxBenchOptions): Promise<BenchR
 
 class Aborted extends Error {}
 
-export async function measureSandboxBench(opts: { iterations?: number }, onProgress: (msg: string) => void = () => {}): Promise<BenchReport> {
+export async function measureSandboxBench(opts: { iterations?: number }, onProgress: ProgressFn = () => {}): Promise<BenchReport> {
   if (!inPrivateMountNamespace()) throw new Error('measureSandboxBench must run in a private mount namespace (see daemon/mountns)');
   const n = opts.iterations ?? DEFAULT_ITERATIONS;
   if (!Number.isInteger(n) || n < 1) throw new Error(`iterations must be a positive integer, got ${n}`);
@@ -142,9 +139,10 @@ export async function measureSandboxBench(opts: { iterations?: number }, onProgr
     notes.push(...ensurePeerTools());
 
     // --- the daemons for the end-to-end part
-    onProgress('starting two daemons (cold-only and default config)');
+    onProgress('starting two daemons (cold-only and default config)', 0.02);
     for (const [key, config] of [
-      ['cold', { warm: { memoryBudgetMb: 0 } }],
+      // cold only: no warm instances kept, and no Zygotes (they would serve every call after the first)
+      ['cold', { warm: { memoryBudgetMb: 0 }, zygotes: { enabled: false } }],
       ['warm', {}],
     ] as const) {
       const d = startDaemon(tmp, key, config);
@@ -157,7 +155,7 @@ export async function measureSandboxBench(opts: { iterations?: number }, onProgr
     // --- crun's bundle and helper namespace: before our own mounts exist (the helper copies the mount table)
     const crun = new CrunRunner(path.join(tmp, 'crun'));
     cleanups.push({ what: 'crun', fn: () => crun.cleanup() });
-    onProgress('setting up the peers');
+    onProgress('setting up the peers', 0.08);
     const bwrap = new BwrapRunner('bwrap', false);
     const bwrapUserns = new BwrapRunner('bwrap-userns', true);
     // a peer that can't be set up is reported unavailable; it never stops the benchmark
@@ -194,7 +192,7 @@ export async function measureSandboxBench(opts: { iterations?: number }, onProgr
     const spec: SandboxSpec = { codeDir, paths: [], environment: {}, limits: { memoryMb: 256, pids: 64, cpus: 1, timeoutMs: 30_000 } };
 
     // --- 1. create / destroy, pooled and unpooled interleaved
-    onProgress(`1/2 sandbox create+destroy: ${counts.createDestroy} x 2 modes`);
+    onProgress(`1/2 sandbox create+destroy: ${counts.createDestroy} x 2 modes`, 0.12);
     const cdModes = [
       { key: 'pool' as const, label: 'pool (CgroupPool pooled)', factory: factories.pool },
       { key: 'nopool' as const, label: 'mkdir/rmdir (no pool)', factory: factories.nopool },
@@ -220,6 +218,7 @@ export async function measureSandboxBench(opts: { iterations?: number }, onProgr
       if (i % 50 === 0) check();
     }
     // throughput: bursts of sequential create→destroy, alternating the modes
+    onProgress('  create+destroy throughput bursts', 0.3);
     const burst = Math.max(5, Math.round(counts.createDestroy / 8));
     const through = new Map(cdModes.map((m) => [m.key, { count: 0, ms: 0 }]));
     for (let round = 0; round < 8; round++) {
@@ -253,7 +252,7 @@ export async function measureSandboxBench(opts: { iterations?: number }, onProgr
     };
 
     // --- 2 + 3. python cold starts and invocations, all interleaved
-    onProgress(`2/2 cold python3 and invocations: ${counts.python} iterations`);
+    onProgress(`2/2 cold python3 and invocations: ${counts.python} iterations`, 0.4);
     const devNull = fs.openSync('/dev/null', 'r+');
     cleanups.push({ what: '/dev/null fd', fn: () => fs.closeSync(devNull) });
     const [coldD, warmD] = daemons;
@@ -357,7 +356,7 @@ export async function measureSandboxBench(opts: { iterations?: number }, onProgr
     for (let i = -WARMUP; i < counts.python; i++) {
       for (const mode of rotate(loop, i)) await mode.run(i);
       check();
-      if (i >= 0 && (i + 1) % 10 === 0) onProgress(`  ${i + 1}/${counts.python}`);
+      if (i >= 0 && ((i + 1) % 10 === 0 || i + 1 === counts.python)) onProgress(`  ${i + 1}/${counts.python}`, 0.4 + (0.55 * (i + 1)) / counts.python);
     }
 
     sockpitRow.summary = summarize(sockpitSamples);
@@ -417,7 +416,7 @@ export async function measureSandboxBench(opts: { iterations?: number }, onProgr
   } finally {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
-    onProgress('cleaning up');
+    onProgress('cleaning up', 0.96);
     const problems: string[] = [];
     // daemons first (they stop their own sandboxes, cgroups and mounts), then ours in reverse order
     const stopped = await Promise.allSettled(daemons.map((d) => d.stop()));
@@ -468,16 +467,6 @@ function leftovers(tmp: string, tags: string[]): string[] {
     }
   }
   return left;
-}
-
-function target(name: string, goal: string, value: number, ok: boolean, measured: string): Target {
-  return { name, target: goal, measured, value, ok: Number.isFinite(value) && ok };
-}
-
-/** the list rotated left by i (mod length): each mode takes every position equally often */
-function rotate<T>(list: readonly T[], i: number): T[] {
-  const k = ((i % list.length) + list.length) % list.length;
-  return [...list.slice(k), ...list.slice(0, k)];
 }
 
 /** A cold python3 in a sockpit sandbox: prepare → spawn (joins the cgroup, namespaces, chroot, uid) → exit. */
@@ -531,90 +520,7 @@ async function sandboxPython(
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// the daemons of the end-to-end part
-
-interface DaemonChild {
-  key: string;
-  stateDir: string;
-  client: SockpitClient;
-  ready: Promise<void>;
-  stop(): Promise<void>;
-}
-
-function startDaemon(tmp: string, key: string, config: object): DaemonChild {
-  const socket = path.join(tmp, `${key}.sock`);
-  const configFile = path.join(tmp, `${key}.yaml`);
-  const stateDir = path.join(tmp, `${key}-state`);
-  fs.writeFileSync(configFile, JSON.stringify(config));
-  // without our mount-namespace mark, so the daemon makes its own private namespace as it always does
-  const env = { ...process.env };
-  delete env.SOCKPIT_PRIVATE_MOUNTNS;
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [path.join(REPO_ROOT, 'bin', 'sockpit.js'), 'daemon', '--socket', socket, '--state-dir', stateDir, '--config', configFile],
-    { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true }, // its own process group: a Ctrl-C reaches it only through us
-  );
-  let output = '';
-  const keep = (d: Buffer) => {
-    output = (output + d.toString()).slice(-4000);
-  };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  let exited = false;
-  const exit = new Promise<void>((resolve) => {
-    child.once('exit', () => {
-      exited = true;
-      resolve();
-    });
-    child.once('error', (err) => {
-      keep(Buffer.from(String(err)));
-      exited = true;
-      resolve();
-    });
-  });
-  const client = new SockpitClient(socket);
-  const ready = (async () => {
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      if (exited) throw new Error(`the ${key} daemon exited before it answered: ${output.trim()}`);
-      try {
-        await client.status();
-        return;
-      } catch {
-        if (Date.now() > deadline) throw new Error(`the ${key} daemon did not answer on ${socket} within 30 s: ${output.trim()}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
-  })();
-  ready.catch(() => {}); // awaited by the caller; never an unhandled rejection
-  let stopping: Promise<void> | null = null;
-  return {
-    key,
-    stateDir,
-    client,
-    ready,
-    stop() {
-      stopping ??= (async () => {
-        await client.close().catch(() => {});
-        if (exited) return;
-        child.kill('SIGTERM');
-        const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 20_000).unref());
-        if ((await Promise.race([exit.then(() => 'exit' as const), timer])) === 'timeout') {
-          child.kill('SIGKILL');
-          await exit;
-          throw new Error(`did not stop within 20 s of SIGTERM; killed (its own clean-up may not have run): ${output.trim().slice(-500)}`);
-        }
-        if (child.exitCode !== 0) throw new Error(`exited with ${child.exitCode ?? child.signalCode} on SIGTERM: ${output.trim().slice(-500)}`);
-      })();
-      return stopping;
-    },
-  };
-}
-
-// ---------------------------------------------------------------------------------------------------------
 // printing
-
-const mark = (ok: boolean) => (ok ? '✓' : '✗');
 
 export function formatReport(r: BenchReport): string {
   const out: string[] = [];

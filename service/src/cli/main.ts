@@ -2,7 +2,7 @@
 // Every command takes --socket PATH (or SOCKPIT_SOCKET), so several daemons can run side by side.
 
 import path from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { ApiError, RunResult, SockpitClient, socketFromEnv } from '../client';
 import { loadConfig } from '../config';
 import { Daemon, VERSION } from '../daemon/daemon';
@@ -187,14 +187,32 @@ program
   );
 
 const bench = program.command('bench').description('benchmarks, measured side by side in one run');
+/** --progress-json (hidden): progress as JSON lines on stderr, for sockpitd's benchmark jobs */
+const progressJson = () => new Option('--progress-json', 'write progress to stderr as JSON lines').hideHelp();
+function positive(value: string): number {
+  const n = integer(value);
+  if (n < 1) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+}
 bench
   .command('sandbox')
   .description('sandbox create+destroy with and without the pool; cold python3 in sockpit vs bubblewrap vs crun')
   .option('--json', 'print the results as JSON')
-  .option('--iterations <n>', 'python runs and invocations per mode (default 250); create/destroy runs 10x as many', integer)
+  .option('--iterations <n>', 'python runs and invocations per mode (default 250); create/destroy runs 10x as many', positive)
+  .addOption(progressJson())
   .action(async (opts) => {
     const { runSandboxBench } = await import('../bench/sandbox' as string);
-    await runSandboxBench({ json: Boolean(opts.json), iterations: opts.iterations });
+    await runSandboxBench({ json: Boolean(opts.json), iterations: opts.iterations, progressJson: Boolean(opts.progressJson) });
+  });
+bench
+  .command('provisioning')
+  .description('cold start with Zygotes off vs Zygote hit vs warm call, and memory per instance, for functions importing nothing, requests, flask, numpy, pandas')
+  .option('--json', 'print the results as JSON')
+  .option('--iterations <n>', 'Zygote hits and warm calls per function (default 30); cold starts are a third of it', positive)
+  .addOption(progressJson())
+  .action(async (opts) => {
+    const { runProvisioningBench } = await import('../bench/provisioning' as string);
+    await runProvisioningBench({ json: Boolean(opts.json), iterations: opts.iterations, progressJson: Boolean(opts.progressJson) });
   });
 
 program.parseAsync(process.argv).catch((err) => {

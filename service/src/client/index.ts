@@ -8,6 +8,7 @@ import { parseServerTiming } from '../api/server-timing';
 import type { Published } from '../telemetry/events';
 import type { StatsBody } from '../telemetry/stats';
 import type { ZygoteInfo } from '../zygotes/manager';
+import type { BenchmarkJob, BenchmarkSuite } from '../bench/jobs';
 import { followEvents, FollowOptions } from './telemetry';
 
 export const DEFAULT_SOCKET = '/run/sockpit/sockpitd.sock';
@@ -153,6 +154,20 @@ export class SockpitClient {
 
   close(): Promise<void> {
     return this.client.close();
+  }
+
+  /** Starts a benchmark suite on the daemon (409 while another runs); follow it with followEvents or benchmark(id). */
+  startBenchmark(suite: BenchmarkSuite, opts: { iterations?: number } = {}): Promise<BenchmarkJob> {
+    return this.json('POST', '/v1/benchmarks', { suite, ...(opts.iterations === undefined ? {} : { iterations: opts.iterations }) });
+  }
+
+  /** The daemon's benchmark jobs, newest first. */
+  async benchmarks(): Promise<BenchmarkJob[]> {
+    return (await this.json<{ benchmarks: BenchmarkJob[] }>('GET', '/v1/benchmarks')).benchmarks;
+  }
+
+  benchmark(id: string): Promise<BenchmarkJob> {
+    return this.json('GET', `/v1/benchmarks/${encodeURIComponent(id)}`);
   }
 }
 

@@ -59,6 +59,8 @@ export interface Config {
   };
   /** largest request body accepted */
   maxBodyBytes: number;
+  /** largest result a function may return (413 beyond) */
+  maxResultBytes: number;
   /** largest deployable function folder */
   maxFunctionBytes: number;
 }
@@ -77,6 +79,7 @@ export const DEFAULT_CONFIG: Config = {
   packages: { indexUrl: null, findLinks: null, wheelsOnly: true, pipPython: '/usr/bin/python3' },
   zygotes: { enabled: true, memoryBudgetMb: 2048, growAfterMisses: 1, replyTimeoutMs: 10_000, hostUid: 400_000, hostGid: 400_000 },
   maxBodyBytes: 6 * 1024 * 1024,
+  maxResultBytes: 6 * 1024 * 1024,
   maxFunctionBytes: 64 * 1024 * 1024,
 };
 
@@ -200,6 +203,7 @@ function validate(cfg: Config, problems: string[]): void {
   int('zygotes.hostGid', cfg.zygotes.hostGid, 1, 2 ** 32 - 2);
   if (cfg.zygotes.hostUid === cfg.sandboxUid) problems.push('zygotes.hostUid: must differ from sandboxUid');
   int('maxBodyBytes', cfg.maxBodyBytes, 1024, 1 << 30);
+  int('maxResultBytes', cfg.maxResultBytes, 1024, 1 << 30);
   int('maxFunctionBytes', cfg.maxFunctionBytes, 1024, 2 ** 40);
 }
 

@@ -23,6 +23,7 @@ import { Stats } from '../telemetry/stats';
 import { createMetrics, Metrics } from '../telemetry/metrics';
 import * as native from '../../../native';
 import { ApiBackend, buildApi, StatusBody } from '../api/server';
+import { BenchmarkJobs } from '../bench/jobs';
 
 import { RUNTIME_DIR, VERSION } from '../paths';
 import { inPrivateMountNamespace } from './mountns';
@@ -58,6 +59,8 @@ export class Daemon implements ApiBackend {
   private stopping: Promise<void> | null = null;
   private readonly stats = new Stats();
   private readonly metrics: Metrics;
+  /** POST /v1/benchmarks: one suite at a time as a child process; finished jobs kept in the state dir */
+  private readonly benchmarks: BenchmarkJobs;
 
   private constructor(
     readonly config: Config,
@@ -73,6 +76,7 @@ export class Daemon implements ApiBackend {
     readonly bus: EventBus,
   ) {
     this.stats.attach(bus);
+    this.benchmarks = new BenchmarkJobs({ bus, historyFile: path.join(config.stateDir, 'benchmarks.json') });
     this.metrics = createMetrics(bus, () => ({
       pool: pool.stats(),
       instances: provisioner.stats(),
@@ -134,6 +138,7 @@ export class Daemon implements ApiBackend {
       python: config.python,
       uid: config.sandboxUid,
       gid: config.sandboxGid,
+      maxResultBytes: config.maxResultBytes,
       zygoteUid: config.zygotes.hostUid,
       zygoteGid: config.zygotes.hostGid,
     });
@@ -178,6 +183,7 @@ export class Daemon implements ApiBackend {
         metrics: () => this.metrics.text(),
         metricsContentType: this.metrics.contentType,
       },
+      benchmarks: this.benchmarks,
     });
     await this.api.listen({ path: socket });
     fs.chmodSync(socket, 0o660);
@@ -244,6 +250,7 @@ export class Daemon implements ApiBackend {
     this.stopping ??= (async () => {
       // every step runs even when one before it failed: a half-stopped daemon must still let go of the rest
       const steps: Array<[string, () => unknown]> = [
+        ['stop a running benchmark', () => this.benchmarks.close()],
         ['close the API', () => this.api?.close()],
         ['stop the metrics', () => this.metrics.close()],
         ['stop the Zygotes', () => this.zygotes?.close()],

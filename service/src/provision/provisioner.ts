@@ -76,8 +76,10 @@ export class Provisioner extends EventEmitter<ProvisionerEvents> {
     this.sweeper.unref();
   }
 
+  /** live: function instances (Zygotes' own sandboxes are counted by the Zygote tier) */
   stats(): { live: number; idle: number; idleMemoryBytes: number } {
-    return { live: this.factory.live.size, idle: this.warm.size, idleMemoryBytes: this.warm.memoryBytes };
+    const live = [...this.factory.live].filter((s) => s.spec.codeDir !== null).length;
+    return { live, idle: this.warm.size, idleMemoryBytes: this.warm.memoryBytes };
   }
 
   async invoke(name: string, event: Buffer): Promise<Invocation> {

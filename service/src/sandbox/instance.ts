@@ -18,7 +18,7 @@ interface PendingCall {
 export class Instance {
   private readonly channel: net.Socket;
   private readonly output: net.Socket;
-  private readonly decoder = new FrameDecoder();
+  private readonly decoder: FrameDecoder;
   private pending: PendingCall | null = null;
   private outputTail = Buffer.alloc(0);
   /** Takes ownership of the process, the daemon's channel fd and the read end of its output pipe. */
@@ -26,7 +26,10 @@ export class Instance {
     readonly process: ProcessHandle,
     channelFd: number,
     outputFd: number,
+    private readonly maxResultBytes: number,
   ) {
+    // room for the reply's header line beyond the result itself
+    this.decoder = new FrameDecoder(maxResultBytes + 64 * 1024);
     this.channel = new net.Socket({ fd: channelFd, readable: true, writable: true });
     this.channel.on('data', (chunk: Buffer) => this.onData(chunk));
     this.channel.on('error', () => this.failPending(new SockpitError('instance_died', 'the instance closed its channel')));
@@ -75,8 +78,8 @@ export class Instance {
     let frames: Buffer[];
     try {
       frames = this.decoder.push(chunk);
-    } catch (err) {
-      this.failPending(new SockpitError('instance_died', `the instance sent a malformed frame: ${(err as Error).message}`));
+    } catch {
+      this.failPending(new SockpitError('too_large', `the function's result is larger than the ${this.maxResultBytes}-byte limit; its instance was killed`));
       this.kill();
       return;
     }

@@ -135,6 +135,31 @@ export function assembleBase(opts: BaseOptions): void {
       'resolv.conf': '',
     };
     for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(etc, name), text, { mode: 0o644 });
+    copyAlternatives(path.join(etc, 'alternatives'));
+  }
+}
+
+/**
+ * Debian's update-alternatives links: /usr/lib/<triplet>/libblas.so.3 (numpy's BLAS) and many others point
+ * through /etc/alternatives, so without them those /usr files dangle in the sandbox. Copies the links whose
+ * targets are in the image (/usr, /bin, /sbin, /lib*); nothing else of the host's /etc.
+ */
+function copyAlternatives(dir: string, host = '/etc/alternatives'): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(host);
+  } catch {
+    return;
+  }
+  fs.mkdirSync(dir, { mode: 0o755 });
+  for (const name of names) {
+    let target: string;
+    try {
+      target = fs.readlinkSync(path.join(host, name));
+    } catch {
+      continue; // not a link (README)
+    }
+    if (/^\/(usr|bin|sbin|lib[^/]*)\//.test(target)) fs.symlinkSync(target, path.join(dir, name));
   }
 }
 

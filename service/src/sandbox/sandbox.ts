@@ -11,6 +11,7 @@ import type { Cgroup, CgroupDriver, CgroupPool } from '../cgroups';
 import { InstanceReply } from './framing';
 import { Instance } from './instance';
 import { ProcessHandle } from './process';
+import { buildFilter, filtersSupported } from './seccomp';
 import { mountSandboxRoot, SandboxDirs, unmountSandboxRoot } from './rootfs';
 
 export interface SandboxSpec {
@@ -28,6 +29,8 @@ export interface SandboxFactoryOptions {
   python: string;
   uid: number;
   gid: number;
+  /** largest result a function may return (default 6 MB) */
+  maxResultBytes?: number;
   /** the unprivileged host ids root inside a Zygote's user namespace maps to */
   zygoteUid?: number;
   zygoteGid?: number;
@@ -61,6 +64,8 @@ export interface RuntimeProcess {
 export class SandboxFactory {
   private seq = 0;
   private readonly devNull: number;
+  /** seccomp filters, built once (none on an architecture they are not written for) */
+  private readonly filters = filtersSupported() ? { instance: buildFilter('instance'), zygote: buildFilter('zygote') } : null;
   /** the uid and gid function code runs as */
   get uid(): number {
     return this.opts.uid;
@@ -100,8 +105,19 @@ export class SandboxFactory {
   /** Starts the instance host into a prepared sandbox: cgroup join, new namespaces, chroot, uid, exec. */
   start(sandbox: Sandbox): Instance {
     const env = instanceEnvironment(sandbox.spec);
-    const started = this.spawnRuntime(sandbox, 'instance.py', { uid: this.opts.uid, gid: this.opts.gid, pidNamespace: true, env });
-    return new Instance(started.process, started.channelFd, started.outputFd);
+    const started = this.spawnRuntime(sandbox, 'instance.py', {
+      uid: this.opts.uid,
+      gid: this.opts.gid,
+      pidNamespace: true,
+      env,
+      seccomp: this.filters?.instance,
+    });
+    return this.instance(started.process, started.channelFd, started.outputFd);
+  }
+
+  /** An instance object over a started process (cold, or forked by a Zygote). Takes ownership of the fds. */
+  instance(process: ProcessHandle, channelFd: number, outputFd: number): Instance {
+    return new Instance(process, channelFd, outputFd, this.opts.maxResultBytes ?? 6 * 2 ** 20);
   }
 
   /**
@@ -111,16 +127,25 @@ export class SandboxFactory {
    * so the pids it reports are ours.
    */
   startZygote(sandbox: Sandbox, imports: string[]): RuntimeProcess {
-    const env = { ...BASE_ENV, SOCKPIT_IMPORTS: imports.join(','), SOCKPIT_PATHS: sandbox.spec.paths.join(':') };
+    const env: Record<string, string> = { ...BASE_ENV, SOCKPIT_IMPORTS: imports.join(','), SOCKPIT_PATHS: sandbox.spec.paths.join(':') };
+    // the filter a Zygote installs in every instance it forks (it can't build one itself)
+    if (this.filters) env.SOCKPIT_INSTANCE_SECCOMP = this.filters.instance.toString('base64');
     const { uid, gid, zygoteUid = 400_000, zygoteGid = 400_000 } = this.opts;
     const userns = { uidMap: `0 ${zygoteUid} 1\n${uid} ${uid} 1\n`, gidMap: `0 ${zygoteGid} 1\n${gid} ${gid} 1\n` };
-    return this.spawnRuntime(sandbox, 'zygote.py', { uid: 0, gid: 0, pidNamespace: false, env, userns });
+    return this.spawnRuntime(sandbox, 'zygote.py', { uid: 0, gid: 0, pidNamespace: false, env, userns, seccomp: this.filters?.zygote });
   }
 
   private spawnRuntime(
     sandbox: Sandbox,
     script: string,
-    how: { uid: number; gid: number; pidNamespace: boolean; env: Record<string, string>; userns?: { uidMap: string; gidMap: string } },
+    how: {
+      uid: number;
+      gid: number;
+      pidNamespace: boolean;
+      env: Record<string, string>;
+      userns?: { uidMap: string; gidMap: string };
+      seccomp?: Buffer;
+    },
   ): RuntimeProcess {
     const [channelParent, channelChild] = native.socketpair();
     const [outputRead, outputWrite] = native.pipe();
@@ -141,6 +166,7 @@ export class SandboxFactory {
         rlimits: { core: 0, nofile: 1024 },
         dieWithParent: true,
         userns: how.userns,
+        seccomp: how.seccomp,
       });
       return { process: new ProcessHandle(pid, pidfd), channelFd: channelParent, outputFd: outputRead };
     } catch (err) {

@@ -6,7 +6,6 @@ import fs from 'node:fs';
 import * as native from '../../../native';
 import { FunctionLimits } from '../config';
 import { SockpitError } from '../errors';
-import { Instance } from '../sandbox/instance';
 import { instanceEnvironment, Sandbox, SandboxFactory } from '../sandbox/sandbox';
 import type { EventBus } from '../telemetry/events';
 import type { PackageRef } from '../functions/store';
@@ -204,7 +203,7 @@ export class ZygoteManager {
         gid: this.factory.gid,
         hostname: 'sockpit',
       });
-      sandbox.adopt(new Instance(forked.process, channelParent, outputRead));
+      sandbox.adopt(this.factory.instance(forked.process, channelParent, outputRead));
     } catch (err) {
       if (!sandbox.instance) {
         fs.closeSync(channelParent);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { cgroupsOf, eventually, frozenStates, mountsOf, processesOf, startDaemon, TestDaemon } from './harness';
+import { cgroupsOf, eventually, frozenStates, mountsOf, processesOf, startDaemon, TestDaemon, noStrayProcesses } from './harness';
 
 let d: TestDaemon;
 
@@ -158,7 +158,7 @@ test('functions survive a restart; SIGKILL leaves nothing the restart does not r
   assert.equal(r.tier, 'cold');
   // the old daemon's sandboxes are gone: every process in our cgroups belongs to the new daemon's instances
   const s = await d.client.status();
-  await eventually(() => processesOf(d.stateDir).length === s.instances.live, 'only live instances in our cgroups');
+  await noStrayProcesses(d);
 });
 
 test('with no warm budget every call is cold and nothing stays idle', async () => {

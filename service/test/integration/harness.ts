@@ -131,6 +131,17 @@ export function processesOf(stateDir: string): number[] {
   return pids;
 }
 
+/** How many processes the daemon says it runs: one per live instance and one per Zygote. */
+export async function expectedProcesses(client: SockpitClient): Promise<number> {
+  const s = await client.status();
+  return s.instances.live + s.zygotes.count;
+}
+
+/** Waits until the processes in the daemon's cgroups are exactly the ones it accounts for. */
+export function noStrayProcesses(d: TestDaemon, ms = 5000): Promise<void> {
+  return eventually(async () => processesOf(d.stateDir).length === (await expectedProcesses(d.client)), 'no stray processes', ms);
+}
+
 /** Mount points of a process's mount namespace under a directory. */
 export function mountsOf(pid: number, under: string): string[] {
   try {

@@ -3,7 +3,7 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { eventually, processesOf, startDaemon, TestDaemon } from './harness';
+import { eventually, processesOf, startDaemon, TestDaemon, noStrayProcesses } from './harness';
 
 for (const [label, config] of [
   ['instances forked from Zygotes', {}],
@@ -26,7 +26,7 @@ function isolationSuite(config: Record<string, unknown>): void {
   async function daemonUnharmed(): Promise<void> {
     await d.deploy('canary', { 'f.py': 'def f(e):\n    return "alive"\n' });
     assert.equal((await d.client.run('canary')).result, 'alive');
-    await eventually(async () => processesOf(d.stateDir).length === (await d.client.status()).instances.live, 'no stray processes');
+    await noStrayProcesses(d);
   }
 
   test('it runs as an unprivileged uid, as PID 1 of its own PID namespace, with its own hostname', async () => {
@@ -192,7 +192,7 @@ function isolationSuite(config: Record<string, unknown>): void {
     await d.client.run('lingering');
     assert.ok(processesOf(d.stateDir).length >= 1);
     await d.killAndRestart();
-    await eventually(async () => processesOf(d.stateDir).length === (await d.client.status()).instances.live, 'old instances gone');
+    await noStrayProcesses(d);
     assert.equal((await d.client.run('lingering')).result, 1);
   });
 }

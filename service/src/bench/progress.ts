@@ -1,0 +1,66 @@
+// Benchmark progress: what a suite reports as it goes (a message and, when it knows, how far it is, 0..1), how
+// `--progress-json` writes it (one JSON line per step on stderr, so it survives the re-exec into a private mount
+// namespace, which passes on stdio 0-2 only) and how the daemon's benchmark jobs read it back. Free of I/O.
+
+/** A suite's progress callback: a message, and the fraction done when the suite knows it. */
+export type ProgressFn = (message: string, fraction?: number) => void;
+
+export interface ProgressLine {
+  progress: number;
+  message: string;
+}
+
+const clamp = (x: number) => Math.min(1, Math.max(0, x));
+
+/**
+ * A ProgressFn that writes each step through `write`: plain text lines, or with `json` one
+ * `{"progress": 0..1, "message": "..."}` line per step (a step without a fraction carries the last one; the
+ * fraction never goes backwards).
+ */
+export function progressWriter(json: boolean, write: (line: string) => void): ProgressFn {
+  let last = 0;
+  return (message, fraction) => {
+    if (fraction !== undefined && Number.isFinite(fraction)) last = Math.max(last, clamp(fraction));
+    write(json ? `${JSON.stringify({ progress: last, message } satisfies ProgressLine)}\n` : `${message}\n`);
+  };
+}
+
+/** One `--progress-json` line, or null for any other line (a warning, a stack trace, plain text). */
+export function parseProgressLine(line: string): ProgressLine | null {
+  const text = line.trim();
+  if (!text.startsWith('{')) return null;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return null;
+  const { progress, message } = value as Record<string, unknown>;
+  if (typeof progress !== 'number' || !Number.isFinite(progress) || typeof message !== 'string') return null;
+  return { progress: clamp(progress), message };
+}
+
+/** Splits a byte stream into lines: push() chunks, get the complete lines; end() flushes the last one. */
+export class LineSplitter {
+  private rest = '';
+
+  constructor(private readonly maxLine = 64 * 1024) {}
+
+  push(chunk: string): string[] {
+    const parts = (this.rest + chunk).split(/\r?\n/);
+    this.rest = parts.pop() ?? '';
+    // a line without an end must not grow without bound
+    if (this.rest.length > this.maxLine) {
+      parts.push(this.rest.slice(0, this.maxLine));
+      this.rest = '';
+    }
+    return parts;
+  }
+
+  end(): string[] {
+    const last = this.rest;
+    this.rest = '';
+    return last === '' ? [] : [last];
+  }
+}

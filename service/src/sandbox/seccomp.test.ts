@@ -1,0 +1,82 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { buildFilter } from './seccomp';
+
+const ARCH_X86_64 = 0xc000003e;
+const ALLOW = 0x7fff0000;
+const EPERM = 0x00050001;
+const ENOSYS = 0x00050026;
+const KILL = 0x80000000;
+
+/** Runs a classic BPF seccomp filter over one seccomp_data, as the kernel would (the opcodes we emit). */
+function run(filter: Buffer, nr: number, arg0 = 0, arch = ARCH_X86_64): number {
+  const data = Buffer.alloc(64);
+  data.writeUInt32LE(nr, 0);
+  data.writeUInt32LE(arch, 4);
+  data.writeUInt32LE(arg0 >>> 0, 16);
+  let a = 0;
+  for (let pc = 0; pc < filter.length / 8; ) {
+    const code = filter.readUInt16LE(pc * 8);
+    const jt = filter.readUInt8(pc * 8 + 2);
+    const jf = filter.readUInt8(pc * 8 + 3);
+    const k = filter.readUInt32LE(pc * 8 + 4);
+    switch (code) {
+      case 0x20:
+        a = data.readUInt32LE(k);
+        pc++;
+        break;
+      case 0x15:
+        pc += 1 + (a === k ? jt : jf);
+        break;
+      case 0x35:
+        pc += 1 + (a >= k ? jt : jf);
+        break;
+      case 0x45:
+        pc += 1 + ((a & k) !== 0 ? jt : jf);
+        break;
+      case 0x06:
+        return k;
+      default:
+        throw new Error(`unknown opcode ${code}`);
+    }
+  }
+  throw new Error('fell off the end of the filter');
+}
+
+const SYS = { read: 0, write: 1, clone: 56, fork: 57, execve: 59, chroot: 161, mount: 165, ptrace: 101, unshare: 272, clone3: 435, bpf: 321 };
+const NEWPID = 0x20000000;
+const NEWUSER = 0x10000000;
+const NEWNET = 0x40000000;
+
+test('instances: ordinary calls pass; mount, ptrace, bpf, chroot and unshare are refused', () => {
+  const f = buildFilter('instance');
+  for (const nr of [SYS.read, SYS.write, SYS.execve, SYS.fork]) assert.equal(run(f, nr), ALLOW, `nr ${nr}`);
+  for (const nr of [SYS.mount, SYS.ptrace, SYS.bpf, SYS.chroot, SYS.unshare]) assert.equal(run(f, nr), EPERM, `nr ${nr}`);
+});
+
+test('clone: a plain fork passes, any namespace flag is refused; clone3 falls back with ENOSYS', () => {
+  const f = buildFilter('instance');
+  assert.equal(run(f, SYS.clone, 0x01200011), ALLOW, 'glibc fork flags');
+  assert.equal(run(f, SYS.clone, NEWPID), EPERM);
+  assert.equal(run(f, SYS.clone, NEWUSER | 0x11), EPERM);
+  assert.equal(run(f, SYS.clone3), ENOSYS);
+});
+
+test('Zygotes may chroot and make PID, UTS and IPC namespaces, never user or network ones', () => {
+  const f = buildFilter('zygote');
+  assert.equal(run(f, SYS.chroot), ALLOW);
+  assert.equal(run(f, SYS.unshare, NEWPID | 0x04000000 | 0x08000000), ALLOW);
+  assert.equal(run(f, SYS.unshare, NEWUSER), EPERM);
+  assert.equal(run(f, SYS.unshare, NEWPID | NEWNET), EPERM);
+  assert.equal(run(f, SYS.clone, NEWUSER), EPERM);
+  assert.equal(run(f, SYS.mount), EPERM);
+  // the checks after an argument test still see the system call number
+  assert.equal(run(f, SYS.read), ALLOW);
+  assert.equal(run(f, SYS.bpf), EPERM);
+});
+
+test('another architecture, or the x32 ABI, never gets through', () => {
+  const f = buildFilter('instance');
+  assert.equal(run(f, SYS.read, 0, 0x40000003), KILL, 'i386');
+  assert.equal(run(f, 0x40000000 + SYS.mount), ENOSYS, 'x32 numbers');
+});

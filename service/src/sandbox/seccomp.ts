@@ -1,0 +1,207 @@
+// Seccomp filters for sandboxes, as classic BPF bytes (struct sock_filter[]), built here once and installed by
+// the addon (cold instances, Zygotes) or by the Zygote runtime (instances it forks). Pure: unit-tested with a
+// small BPF evaluator.
+//
+// Two profiles. Both refuse, with EPERM, the system calls that reach kernel surface a function never needs or
+// that would change the machine: mounts, ptrace, modules, kexec, bpf, perf, keyrings, io_uring, setns, new
+// user/mount/network/cgroup/time namespaces, time and host name changes, reboot... The Zygote profile still
+// allows what forking into a sandbox needs (chroot; unshare and clone of PID, UTS and IPC namespaces).
+// clone3 answers ENOSYS: its flags sit in memory a filter can't read, and libc falls back to clone.
+
+export type Profile = 'instance' | 'zygote';
+
+const AUDIT_ARCH_X86_64 = 0xc000003e;
+const X32_SYSCALL_BIT = 0x40000000;
+
+/** x86_64 system call numbers (arch/x86/entry/syscalls/syscall_64.tbl). */
+const NR: Record<string, number> = {
+  clone: 56,
+  uselib: 134,
+  personality: 135,
+  vhangup: 153,
+  pivot_root: 155,
+  adjtimex: 159,
+  chroot: 161,
+  acct: 163,
+  settimeofday: 164,
+  mount: 165,
+  umount2: 166,
+  swapon: 167,
+  swapoff: 168,
+  reboot: 169,
+  sethostname: 170,
+  setdomainname: 171,
+  iopl: 172,
+  ioperm: 173,
+  init_module: 175,
+  delete_module: 176,
+  quotactl: 179,
+  ptrace: 101,
+  syslog: 103,
+  lookup_dcookie: 212,
+  clock_settime: 227,
+  kexec_load: 246,
+  add_key: 248,
+  request_key: 249,
+  keyctl: 250,
+  unshare: 272,
+  perf_event_open: 298,
+  fanotify_init: 300,
+  name_to_handle_at: 303,
+  open_by_handle_at: 304,
+  clock_adjtime: 305,
+  setns: 308,
+  process_vm_readv: 310,
+  process_vm_writev: 311,
+  kcmp: 312,
+  finit_module: 313,
+  kexec_file_load: 320,
+  bpf: 321,
+  userfaultfd: 323,
+  io_uring_setup: 425,
+  io_uring_enter: 426,
+  io_uring_register: 427,
+  open_tree: 428,
+  move_mount: 429,
+  fsopen: 430,
+  fsconfig: 431,
+  fsmount: 432,
+  fspick: 433,
+  clone3: 435,
+  pidfd_getfd: 438,
+  mount_setattr: 442,
+};
+
+const CLONE_NEWTIME = 0x00000080;
+const CLONE_NEWNS = 0x00020000;
+const CLONE_NEWCGROUP = 0x02000000;
+const CLONE_NEWUTS = 0x04000000;
+const CLONE_NEWIPC = 0x08000000;
+const CLONE_NEWUSER = 0x10000000;
+const CLONE_NEWPID = 0x20000000;
+const CLONE_NEWNET = 0x40000000;
+const ALL_NAMESPACES = CLONE_NEWTIME | CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET;
+/** what a Zygote may still create: the cheap namespaces of DESIGN.md */
+const ZYGOTE_NAMESPACES = CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
+
+const ALWAYS_DENIED = [
+  'uselib', 'vhangup', 'pivot_root', 'adjtimex', 'acct', 'settimeofday', 'mount', 'umount2', 'swapon', 'swapoff',
+  'reboot', 'setdomainname', 'iopl', 'ioperm', 'init_module', 'delete_module', 'quotactl', 'ptrace', 'syslog',
+  'lookup_dcookie', 'clock_settime', 'kexec_load', 'add_key', 'request_key', 'keyctl', 'perf_event_open',
+  'fanotify_init', 'name_to_handle_at', 'open_by_handle_at', 'clock_adjtime', 'setns', 'process_vm_readv',
+  'process_vm_writev', 'kcmp', 'finit_module', 'kexec_file_load', 'bpf', 'userfaultfd', 'io_uring_setup',
+  'io_uring_enter', 'io_uring_register', 'open_tree', 'move_mount', 'fsopen', 'fsconfig', 'fsmount', 'fspick',
+  'pidfd_getfd', 'mount_setattr',
+];
+
+export interface Rules {
+  /** refused with EPERM whatever their arguments */
+  deny: string[];
+  /** refused with EPERM when their first argument has any of these bits (clone and unshare flags) */
+  denyFlags: Record<string, number>;
+  /** answered ENOSYS, so libc falls back to an older call the filter can inspect */
+  enosys: string[];
+}
+
+export function rulesFor(profile: Profile): Rules {
+  if (profile === 'instance') {
+    return {
+      deny: [...ALWAYS_DENIED, 'chroot', 'unshare', 'sethostname'],
+      denyFlags: { clone: ALL_NAMESPACES },
+      enosys: ['clone3'],
+    };
+  }
+  return {
+    deny: ALWAYS_DENIED,
+    denyFlags: { clone: ALL_NAMESPACES & ~ZYGOTE_NAMESPACES, unshare: ALL_NAMESPACES & ~ZYGOTE_NAMESPACES },
+    enosys: ['clone3'],
+  };
+}
+
+// classic BPF
+const LD_W_ABS = 0x20;
+const JEQ_K = 0x15;
+const JGE_K = 0x35;
+const JSET_K = 0x45;
+const RET_K = 0x06;
+const RET_ALLOW = 0x7fff0000;
+const RET_KILL_PROCESS = 0x80000000;
+const RET_ERRNO = 0x00050000;
+const EPERM = 1;
+const ENOSYS = 38;
+const OFF_NR = 0;
+const OFF_ARCH = 4;
+const OFF_ARG0 = 16;
+
+type Label = 'eperm' | 'enosys' | 'kill';
+interface Insn {
+  code: number;
+  k: number;
+  /** jump targets: a return label, or how many instructions to skip (0: the next one) */
+  jt?: Label | number;
+  jf?: Label | number;
+}
+
+/** The filter for a profile, as the bytes of a struct sock_filter array (x86_64 only). */
+export function buildFilter(profile: Profile): Buffer {
+  return assemble(program(rulesFor(profile)));
+}
+
+function program(rules: Rules): Insn[] {
+  const p: Insn[] = [
+    { code: LD_W_ABS, k: OFF_ARCH },
+    { code: JEQ_K, k: AUDIT_ARCH_X86_64, jt: 0, jf: 'kill' },
+    { code: LD_W_ABS, k: OFF_NR },
+    { code: JGE_K, k: X32_SYSCALL_BIT, jt: 'enosys', jf: 0 },
+  ];
+  for (const name of rules.deny) p.push({ code: JEQ_K, k: nr(name), jt: 'eperm', jf: 0 });
+  for (const name of rules.enosys) p.push({ code: JEQ_K, k: nr(name), jt: 'enosys', jf: 0 });
+  for (const [name, mask] of Object.entries(rules.denyFlags)) {
+    // when nr matches: load arg0, test the flags, and reload nr for the checks after this one
+    p.push(
+      { code: JEQ_K, k: nr(name), jt: 0, jf: 3 },
+      { code: LD_W_ABS, k: OFF_ARG0 },
+      { code: JSET_K, k: mask, jt: 'eperm', jf: 0 },
+      { code: LD_W_ABS, k: OFF_NR },
+    );
+  }
+  p.push({ code: RET_K, k: RET_ALLOW });
+  return p;
+}
+
+function nr(name: string): number {
+  const n = NR[name];
+  if (n === undefined) throw new Error(`no x86_64 number for system call ${name}`);
+  return n;
+}
+
+function assemble(program: Insn[]): Buffer {
+  const returns: Record<Label, number> = { eperm: RET_ERRNO | EPERM, enosys: RET_ERRNO | ENOSYS, kill: RET_KILL_PROCESS };
+  const labels = Object.keys(returns) as Label[];
+  const at: Record<Label, number> = { eperm: program.length, enosys: program.length + 1, kill: program.length + 2 };
+  const out = Buffer.alloc((program.length + labels.length) * 8);
+  const offset = (from: number, target: Label | number | undefined): number => {
+    if (target === undefined) return 0;
+    if (typeof target === 'number') return target;
+    const distance = at[target] - from - 1;
+    if (distance > 255) throw new Error('seccomp filter too long for an 8-bit jump');
+    return distance;
+  };
+  program.forEach((insn, i) => {
+    out.writeUInt16LE(insn.code, i * 8);
+    out.writeUInt8(offset(i, insn.jt), i * 8 + 2);
+    out.writeUInt8(offset(i, insn.jf), i * 8 + 3);
+    out.writeUInt32LE(insn.k >>> 0, i * 8 + 4);
+  });
+  labels.forEach((label, j) => {
+    const i = program.length + j;
+    out.writeUInt16LE(RET_K, i * 8);
+    out.writeUInt32LE(returns[label] >>> 0, i * 8 + 4);
+  });
+  return out;
+}
+
+/** Whether this machine's architecture is one the filters are written for. */
+export function filtersSupported(): boolean {
+  return process.arch === 'x64';
+}

@@ -1,0 +1,193 @@
+// Untrusted code stays in its box: functions and packages (including import-time code that runs inside a
+// Zygote) try to get out, and each attempt must be contained with a clear error while the daemon keeps serving.
+// The whole suite runs twice: instances forked from Zygotes, and cold instances.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { buildWheelhouse } from '../fixtures/wheels';
+import { eventually, processesOf, startDaemon, TestDaemon, noStrayProcesses } from './harness';
+
+// Runs in the sandbox: tries one thing and reports what happened instead of raising.
+const ATTEMPT = `
+import ctypes, errno, os, socket
+libc = ctypes.CDLL(None, use_errno=True)
+
+def attempt(fn):
+    try:
+        result = fn()
+        if isinstance(result, int) and result < 0:
+            return "refused: " + errno.errorcode.get(ctypes.get_errno(), "?")
+        return "done"
+    except OSError as e:
+        return "refused: " + (errno.errorcode.get(e.errno, "?") if e.errno else type(e).__name__)
+`;
+
+// Import-time code of a package: in a Zygote it runs with the Zygote's rights, so it tries a chroot escape
+// there, then reads and writes host files from wherever it landed.
+const ESCAPER = `
+import os, ctypes
+RESULT = {"pid": os.getpid()}
+try:
+    os.makedirs("/tmp/escape", exist_ok=True)
+    os.chroot("/tmp/escape")
+    for _ in range(64):
+        os.chdir("..")
+    os.chroot(".")
+    RESULT["chroot"] = "escaped"
+except OSError as e:
+    RESULT["chroot"] = "refused: " + type(e).__name__
+for name, probe in [("shadow", lambda: open("/etc/shadow").read(1)), ("etc_write", lambda: open("/etc/sockpit-escape", "w").write("x")),
+                    ("root_home", lambda: os.listdir("/root")), ("proc_1", lambda: open("/proc/1/environ", "rb").read(1))]:
+    try:
+        probe()
+        RESULT[name] = "done"
+    except OSError as e:
+        RESULT[name] = "refused: " + type(e).__name__
+`;
+
+let wheels: string;
+
+before(() => {
+  wheels = fs.mkdtempSync('/tmp/sockpit-adv-wheels-');
+  buildWheelhouse(wheels, [
+    { name: 'escaper', version: '1.0', modules: { 'escaper/__init__.py': ESCAPER } },
+    { name: 'hangs', version: '1.0', modules: { 'hangs/__init__.py': 'import time\ntime.sleep(1000)\n' } },
+  ]);
+});
+after(() => fs.rmSync(wheels, { recursive: true, force: true }));
+
+for (const [label, zygotes] of [
+  ['instances forked from Zygotes', true],
+  ['cold instances', false],
+] as const) {
+  describe(label, () => adversarialSuite(zygotes));
+}
+
+function adversarialSuite(zygotes: boolean): void {
+  let d: TestDaemon;
+
+  before(async () => {
+    d = await startDaemon({ packages: { findLinks: wheels }, zygotes: { enabled: zygotes, replyTimeoutMs: 2000 } });
+  });
+  after(async () => {
+    assert.equal((await d.client.run('canary')).result, 'alive', 'the daemon still serves at the end');
+    await d?.stop();
+  });
+
+  async function attempts(name: string, body: string): Promise<Record<string, string>> {
+    await d.deploy(name, { 'f.py': `${ATTEMPT}\ndef f(e):\n${body}\n` });
+    const r = await d.client.run(name);
+    assert.equal(r.status, 200, JSON.stringify(r.error));
+    await d.deploy('canary', { 'f.py': 'def f(e):\n    return "alive"\n' });
+    assert.equal((await d.client.run('canary')).result, 'alive');
+    return r.result as Record<string, string>;
+  }
+
+  test('chroot escape, mount, ptrace, kernel modules, new namespaces and raw sockets are all refused', async () => {
+    const out = await attempts(
+      'kernel',
+      `    os.makedirs("/tmp/x", exist_ok=True)
+    return {
+        "chroot": attempt(lambda: os.chroot("/tmp/x")),
+        "mount": attempt(lambda: libc.mount(b"none", b"/tmp/x", b"tmpfs", 0, None)),
+        "ptrace": attempt(lambda: libc.ptrace(16, 1, 0, 0)),
+        "init_module": attempt(lambda: libc.syscall(313, -1, b"", 0)),
+        "unshare_user": attempt(lambda: libc.unshare(0x10000000)),
+        "unshare_net": attempt(lambda: libc.unshare(0x40000000)),
+        "raw_socket": attempt(lambda: socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)),
+        "packet_socket": attempt(lambda: socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)),
+        "sethostname": attempt(lambda: libc.sethostname(b"evil", 4)),
+        "setuid_root": attempt(lambda: os.setuid(0)),
+        "bpf": attempt(lambda: libc.syscall(321, 0, 0, 0)),
+    }`,
+    );
+    for (const [what, result] of Object.entries(out)) assert.match(result, /^refused: /, `${what}: ${result}`);
+  });
+
+  test('setuid binaries give nothing: the base is nosuid and no_new_privs is set', async () => {
+    const out = await attempts(
+      'setuid',
+      `    import subprocess
+    st = os.statvfs("/usr/bin")
+    su = subprocess.run(["/usr/bin/su", "root", "-c", "id -u"], capture_output=True, stdin=subprocess.DEVNULL, timeout=10)
+    status = open("/dev/null") and None
+    return {"nosuid": "yes" if st.f_flag & os.ST_NOSUID else "no", "su": str(su.returncode), "euid": str(os.geteuid())}`,
+    );
+    assert.equal(out.nosuid, 'yes');
+    assert.notEqual(out.su, '0');
+    assert.notEqual(out.euid, '0');
+  });
+
+  test('it cannot signal or read other sandboxes', async () => {
+    await d.deploy('holder', { 'f.py': 'import time\ndef f(e):\n    open("/tmp/secret", "w").write("s3cret")\n    return "ok"\n' });
+    await d.client.run('holder');
+    const out = await attempts(
+      'prowler',
+      `    signalled = [pid for pid in range(2, 4096) if attempt(lambda: os.kill(pid, 0)) == "done"]
+    found = [os.path.join(r, n) for r, _, names in os.walk("/") if not r.startswith(("/usr", "/sockpit")) for n in names if n == "secret"]
+    return {"signalled": str(signalled), "found": str(found), "proc": str(os.path.exists("/proc/1"))}`,
+    );
+    assert.equal(out.signalled, '[]', 'no process but itself (PID 1) exists for it');
+    assert.equal(out.found, '[]');
+    assert.equal(out.proc, 'False');
+  });
+
+  test('the base image and the package cache are read-only', async () => {
+    await d.deploy('escaper-fn', { 'f.py': 'def f(e):\n    return 1\n', 'requirements.txt': 'escaper==1.0\n' });
+    const out = await attempts(
+      'writer',
+      `    import glob
+    targets = ["/usr/lib/python3.11/os.py", "/etc/passwd", "/sockpit/instance.py", "/handler/f.py", "/bin/sh"]
+    targets += glob.glob("/packages/*/escaper/__init__.py") + ["/packages/new-file"]
+    return {t: attempt(lambda t=t: open(t, "a").write("x")) for t in targets}`,
+    );
+    assert.ok(Object.keys(out).some((t) => t.startsWith('/packages/escaper')), `the package is visible: ${Object.keys(out)}`);
+    for (const [what, result] of Object.entries(out)) assert.match(result, /^refused: (EROFS|EACCES|EPERM)/, `${what}: ${result}`);
+  });
+
+  test("a package's import-time chroot escape gets nothing from the host", async () => {
+    await d.deploy('escape', { 'f.py': 'import escaper\ndef f(e):\n    return escaper.RESULT\n', 'requirements.txt': 'escaper==1.0\n' });
+    const r = await d.client.run('escape');
+    assert.equal(r.status, 200, JSON.stringify(r.error));
+    const out = r.result as Record<string, string>;
+    if (zygotes) {
+      const tree = await d.client.zygotes();
+      assert.ok(tree.some((z) => z.pid === Number(out.pid)), 'the package was imported inside a Zygote');
+    }
+    for (const what of ['shadow', 'etc_write', 'root_home', 'proc_1']) assert.match(out[what], /^refused: /, `${what}: ${JSON.stringify(out)}`);
+    assert.ok(!fs.existsSync('/etc/sockpit-escape'));
+  });
+
+  test('instances and Zygotes run with a seccomp filter and no_new_privs', async () => {
+    await d.deploy('sleeper', { 'f.py': 'def f(e):\n    return 1\n' });
+    await d.client.run('sleeper');
+    const statuses = processesOf(d.stateDir).map((pid) => fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    assert.ok(statuses.length > 0);
+    for (const status of statuses) {
+      assert.match(status, /^Seccomp:\s+2$/m);
+      assert.match(status, /^NoNewPrivs:\s+1$/m);
+      assert.doesNotMatch(status, /^Uid:\s+0\s/m, 'nothing of ours runs as host root');
+    }
+  });
+
+  test('a huge result is refused (413) and a result that is not JSON is a 422', async () => {
+    await d.deploy('huge', { 'f.py': 'def f(e):\n    return "x" * (8 * 2**20)\n', 'ol.yaml': 'limits:\n  memory_mb: 512\n' });
+    const huge = await d.client.run('huge');
+    assert.equal(huge.status, 413, JSON.stringify(huge.error));
+    assert.match(huge.error!.message, /larger than/);
+    await d.deploy('nan', { 'f.py': 'def f(e):\n    return float("nan")\n' });
+    const nan = await d.client.run('nan');
+    assert.equal(nan.status, 422);
+    assert.match(nan.error!.message, /JSON compliant|ValueError/);
+  });
+
+  test('a package whose import hangs ends in a clear timeout, and nothing hangs after it', async () => {
+    await d.deploy('hanging', { 'f.py': 'import hangs\ndef f(e):\n    return 1\n', 'requirements.txt': 'hangs==1.0\n', 'ol.yaml': 'limits:\n  timeout_ms: 3000\n' });
+    const started = Date.now();
+    const r = await d.client.run('hanging');
+    assert.equal(r.status, 504, JSON.stringify(r));
+    assert.ok(Date.now() - started < 15_000);
+    await noStrayProcesses(d, 10_000);
+  });
+}
