@@ -110,6 +110,7 @@ function describeRun(reply: FastifyReply, run: Pick<Invocation, 'tier' | 'sandbo
 
 function sendError(reply: FastifyReply, err: unknown): FastifyReply {
   const { status, body } = toErrorResponse(err);
+  if (status === 429 || status === 503) reply.header('Retry-After', '1');
   return reply.code(status).header('Content-Type', 'application/json').send(JSON.stringify(body));
 }
 

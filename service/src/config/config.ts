@@ -57,6 +57,8 @@ export interface Config {
     hostUid: number;
     hostGid: number;
   };
+  /** calls served at once; more are refused with 429 rather than queued without bound */
+  maxConcurrentCalls: number;
   /** largest request body accepted */
   maxBodyBytes: number;
   /** largest result a function may return (413 beyond) */
@@ -78,6 +80,7 @@ export const DEFAULT_CONFIG: Config = {
   warm: { memoryBudgetMb: 1024, idleTtlMs: 600_000 },
   packages: { indexUrl: null, findLinks: null, wheelsOnly: true, pipPython: '/usr/bin/python3' },
   zygotes: { enabled: true, memoryBudgetMb: 2048, growAfterMisses: 1, replyTimeoutMs: 10_000, hostUid: 400_000, hostGid: 400_000 },
+  maxConcurrentCalls: 64,
   maxBodyBytes: 6 * 1024 * 1024,
   maxResultBytes: 6 * 1024 * 1024,
   maxFunctionBytes: 64 * 1024 * 1024,
@@ -202,6 +205,7 @@ function validate(cfg: Config, problems: string[]): void {
   int('zygotes.hostUid', cfg.zygotes.hostUid, 1, 2 ** 32 - 2);
   int('zygotes.hostGid', cfg.zygotes.hostGid, 1, 2 ** 32 - 2);
   if (cfg.zygotes.hostUid === cfg.sandboxUid) problems.push('zygotes.hostUid: must differ from sandboxUid');
+  int('maxConcurrentCalls', cfg.maxConcurrentCalls, 1, 65536);
   int('maxBodyBytes', cfg.maxBodyBytes, 1024, 1 << 30);
   int('maxResultBytes', cfg.maxResultBytes, 1024, 1 << 30);
   int('maxFunctionBytes', cfg.maxFunctionBytes, 1024, 2 ** 40);

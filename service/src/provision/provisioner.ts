@@ -62,6 +62,8 @@ export class Provisioner extends EventEmitter<ProvisionerEvents> {
   private readonly warm: WarmCache<Sandbox>;
   private readonly sweeper: NodeJS.Timeout;
   private closing = false;
+  /** calls in progress, for admission control */
+  private inFlight = 0;
 
   constructor(
     private readonly factory: SandboxFactory,
@@ -86,6 +88,18 @@ export class Provisioner extends EventEmitter<ProvisionerEvents> {
     if (this.closing) throw new SockpitError('unavailable', 'sockpitd is shutting down');
     const fn = this.functions.get(name);
     if (!fn) throw new SockpitError('not_found', `no function named "${name}"`);
+    if (this.inFlight >= this.config.maxConcurrentCalls) {
+      throw new SockpitError('overloaded', `sockpitd is serving ${this.inFlight} calls, its limit: try again shortly`);
+    }
+    this.inFlight++;
+    try {
+      return await this.serve(fn, event);
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  private async serve(fn: FunctionRecord, event: Buffer): Promise<Invocation> {
     const started = performance.now();
     const phases: Phases = {};
     let mark = started;
@@ -117,8 +131,9 @@ export class Provisioner extends EventEmitter<ProvisionerEvents> {
           if (forked.growMs !== undefined) phases.grow = forked.growMs;
           phase('fork');
           if (forked.growMs !== undefined) phases.fork -= forked.growMs;
-        } catch {
+        } catch (err) {
           // the tier could not serve it: a cold start in a clean sandbox (a failed fork may have left a process)
+          console.error(`sockpitd: the Zygote tier could not serve ${fn.name}, starting it cold: ${(err as Error).message}`);
           await this.destroy(sandbox);
           sandbox = this.factory.prepare(spec);
           phase('sandbox');

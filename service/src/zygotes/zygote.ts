@@ -33,6 +33,8 @@ interface Pending {
   reject: (err: Error) => void;
   timer: NodeJS.Timeout;
   process?: ProcessHandle;
+  /** the new process's ready message, when it overtook its parent's pid message */
+  earlyReady?: Answer;
 }
 
 interface Answer {
@@ -176,11 +178,16 @@ export class ZygoteProcess {
       }
       const p = this.pending.get(String(answer.id));
       if (!p) continue; // the answer to a request that already timed out
-      if (typeof answer.pid === 'number' && answer.pid > 0) this.track(String(answer.id), p, answer.pid);
-      else if (answer.ok === false) this.settle(String(answer.id), p, new SockpitError('bad_request', `the Zygote refused: ${answer.error}`));
+      if (typeof answer.pid === 'number' && answer.pid > 0) {
+        this.track(String(answer.id), p, answer.pid);
+        if (p.earlyReady && p.process && this.pending.get(String(answer.id)) === p) {
+          this.settle(String(answer.id), p, { process: p.process, importMs: p.earlyReady.import_ms });
+        }
+      } else if (answer.ok === false) this.settle(String(answer.id), p, new SockpitError('bad_request', `the Zygote refused: ${answer.error}`));
       else if (answer.ready === false) this.settle(String(answer.id), p, new SockpitError('internal', `the forked process failed: ${answer.error}`));
       else if (answer.ready === true) {
-        if (!p.process) this.settle(String(answer.id), p, new SockpitError('internal', 'the Zygote said ready without a pid'));
+        // the new process and its parent write independently: its ready may come before the parent's pid
+        if (!p.process) p.earlyReady = answer;
         else this.settle(String(answer.id), p, { process: p.process, importMs: answer.import_ms });
       }
     }

@@ -174,6 +174,22 @@ test('with no warm budget every call is cold and nothing stays idle', async () =
   }
 });
 
+test('over its concurrency limit the daemon answers 429 instead of queueing without bound', async () => {
+  const small = await startDaemon({ ...NO_ZYGOTES, maxConcurrentCalls: 2 });
+  try {
+    await small.deploy('slow', { 'f.py': 'import time\ndef f(e):\n    time.sleep(0.5)\n    return e\n' });
+    const runs = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => small.client.run('slow', i)));
+    const statuses = runs.map((r) => r.status).sort();
+    assert.equal(statuses.filter((s) => s === 200).length, 2, `two served: ${statuses}`);
+    assert.equal(statuses.filter((s) => s === 429).length, 4, `the rest refused: ${statuses}`);
+    assert.ok(runs.filter((r) => r.status === 429).every((r) => r.error?.code === 'overloaded'));
+    // and once the load is gone it serves again
+    assert.equal((await small.client.run('slow', 'again')).status, 200);
+  } finally {
+    await small.stop();
+  }
+});
+
 test('a clean stop leaves no cgroup, process, mount or scratch directory', async () => {
   const other = await startDaemon();
   await other.deploy('x', { 'f.py': 'def f(e):\n    return 1\n' });
