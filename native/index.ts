@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { NativeBinding, NativeErrorShape, RawExitStatus, RawSpawnOptions } from './native';
+import type { NativeBinding, NativeErrorShape, RawExitStatus, RawPeerCredentials, RawSpawnOptions } from './native';
 
 export type SpawnOptions = RawSpawnOptions;
 export type ExitStatus = RawExitStatus;
@@ -11,6 +11,7 @@ export type ExitStatus = RawExitStatus;
 export type NativeError = NativeErrorShape;
 export type BindOptions = { recursive?: boolean; readonly?: boolean };
 export type UmountOptions = { detach?: boolean };
+export type PeerCredentials = RawPeerCredentials;
 
 // native/index.ts runs from native/ (tsx) and, compiled, from dist/native/.
 const candidates = [
@@ -93,4 +94,9 @@ export function sendFds(sockfd: number, data: Buffer, fds: number[]): number {
 /** recvmsg of up to maxBytes and maxFds (close-on-exec); never blocks (EAGAIN is thrown). Empty data = EOF. */
 export function recvFds(sockfd: number, maxBytes: number, maxFds: number): { data: Buffer; fds: number[] } {
   return binding.recvFds(sockfd, maxBytes, maxFds);
+}
+
+/** getsockopt(SO_PEERCRED) of a connected unix socket: the pid, uid and gid of the peer when it connected. */
+export function peerCredentials(fd: number): PeerCredentials {
+  return binding.peerCredentials(fd);
 }

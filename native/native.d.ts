@@ -58,6 +58,12 @@ export interface RawExitStatus {
   signal: string | null;
 }
 
+export interface RawPeerCredentials {
+  pid: number;
+  uid: number;
+  gid: number;
+}
+
 export interface NativeBinding {
   bindMount(source: string, target: string, options?: RawBindOptions): void;
   umount(target: string, options?: RawUmountOptions): void;
@@ -72,4 +78,5 @@ export interface NativeBinding {
   pipe(): [number, number];
   sendFds(sockfd: number, data: Buffer, fds: number[]): number;
   recvFds(sockfd: number, maxBytes: number, maxFds: number): { data: Buffer; fds: number[] };
+  peerCredentials(fd: number): RawPeerCredentials;
 }

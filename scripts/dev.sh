@@ -25,6 +25,9 @@ if [ -n "$missing" ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
+# sockpitd's socket is root:sockpit 0660: members of this group may use the API without being root
+getent group sockpit >/dev/null || groupadd --system sockpit
+
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi

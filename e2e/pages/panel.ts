@@ -24,7 +24,8 @@ export class PanelPage {
 
   /** The banner shown while sockpitd can't be reached. */
   get disconnectBanner(): Locator {
-    return this.page.getByText("Can't reach sockpitd");
+    // case-sensitive: a failed call's own error says "can't reach sockpitd" too, in the Functions view
+    return this.page.getByRole('alert').filter({ hasText: /Can't reach sockpitd/ });
   }
 
   /** A full-page screenshot saved as the test's artifact (test-results/…/<name>.png) and, when given, also at `copyTo`. */

@@ -21,6 +21,7 @@ const char kSocketpairUsage[] = "socketpair()";
 const char kPipeUsage[] = "pipe()";
 const char kSendUsage[] = "sendFds(sockfd: number, data: Buffer, fds: number[])";
 const char kRecvUsage[] = "recvFds(sockfd: number, maxBytes: number, maxFds: number)";
+const char kPeerUsage[] = "peerCredentials(fd: number)";
 
 // The kernel's limit on fds in one SCM_RIGHTS message (SCM_MAX_FD).
 const int kMaxFds = 253;
@@ -134,6 +135,22 @@ Napi::Value RecvFds(const Napi::CallbackInfo& info) {
   result.Set("data", Napi::Buffer<char>::Copy(env, data.data(), static_cast<size_t>(got)));
   result.Set("fds", out);
   return result;
+}
+
+// The credentials of the process at the other end of a connected unix socket, as the kernel recorded them
+// when it connected (SO_PEERCRED): who is talking to the daemon, whatever it claims.
+Napi::Value PeerCredentials(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ArgCount(env, kPeerUsage, info, 1, 1);
+  int fd = ArgFd(env, kPeerUsage, info[0], "fd");
+  struct ucred cred = {};
+  socklen_t len = sizeof cred;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) ThrowErrno(env, "getsockopt", errno, "");
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("pid", Napi::Number::New(env, cred.pid));
+  out.Set("uid", Napi::Number::New(env, cred.uid));
+  out.Set("gid", Napi::Number::New(env, cred.gid));
+  return out;
 }
 
 }  // namespace sockpit

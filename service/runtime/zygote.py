@@ -217,7 +217,49 @@ def serve():
         os.waitpid(pid, 0)  # the intermediate exits as soon as it has forked
 
 
+# Landlock (DESIGN.md "Privilege"): what a Zygote, and everything forked from it, may read. Root inside the
+# Zygote's user namespace may chroot, so code imported here could leave its chroot; Landlock rules are tied to
+# inodes, not paths, so wherever it lands it can still only read beneath the base image, on which everything a
+# sandbox sees is mounted. Writes are left to the file modes: the scratch a sandbox writes to is a bind mount,
+# and Landlock never looks at the mount point a bind mount covers, so no rule made here could allow it.
+# Signals and abstract unix sockets stay inside the domain (ABI 6).
+LANDLOCK_CREATE_RULESET, LANDLOCK_ADD_RULE, LANDLOCK_RESTRICT_SELF = 444, 445, 446
+FS_EXECUTE, FS_READ_FILE, FS_READ_DIR = 1 << 0, 1 << 2, 1 << 3
+SCOPE_ABSTRACT_UNIX_SOCKET, SCOPE_SIGNAL = 1 << 0, 1 << 1
+
+
+class RulesetAttr(ctypes.Structure):
+    _fields_ = [("fs", ctypes.c_uint64), ("net", ctypes.c_uint64), ("scoped", ctypes.c_uint64)]
+
+
+class PathBeneath(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = [("allowed", ctypes.c_uint64), ("fd", ctypes.c_int32)]
+
+
+def landlock():
+    """Restricts this process and its descendants; returns the ABI used, or 0 where the kernel has none."""
+    syscall = libc.syscall
+    syscall.restype = ctypes.c_long
+    abi = syscall(LANDLOCK_CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(1))
+    if abi < 1:
+        return 0
+    read = FS_READ_FILE | FS_READ_DIR | FS_EXECUTE
+    attr = RulesetAttr(read, 0, SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL if abi >= 6 else 0)
+    size = 8 if abi < 4 else 16 if abi < 6 else 24
+    ruleset = syscall(LANDLOCK_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
+    check(ruleset, "landlock_create_ruleset")
+    root = os.open("/", os.O_PATH)
+    rule = PathBeneath(read, root)
+    check(syscall(LANDLOCK_ADD_RULE, ctypes.c_int(ruleset), ctypes.c_int(1), ctypes.byref(rule), ctypes.c_uint32(0)), "landlock_add_rule")
+    os.close(root)
+    check(syscall(LANDLOCK_RESTRICT_SELF, ctypes.c_int(ruleset), ctypes.c_uint32(0)), "landlock_restrict_self")
+    os.close(ruleset)
+    return abi
+
+
 def main():
+    landlock()
     for path in reversed([p for p in os.environ.get("SOCKPIT_PATHS", "").split(":") if p]):
         sys.path.insert(1, path)
     started = time.perf_counter()

@@ -13,7 +13,8 @@ export type ErrorCode =
   | 'instance_died' // 502: the instance exited without answering
   | 'unavailable' // 503: the daemon is starting or stopping
   | 'timeout' // 504: the call ran past its timeout
-  | 'out_of_memory'; // 507: the sandbox hit its memory limit
+  | 'out_of_memory' // 507: the sandbox hit its memory limit
+  | 'no_space'; // 507: the disk under the package cache (or the state directory) is full
 
 export interface ErrorOptions {
   /** errno name (EPERM, ENOENT...) when a system call failed underneath */

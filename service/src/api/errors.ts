@@ -15,6 +15,7 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   unavailable: 503,
   timeout: 504,
   out_of_memory: 507,
+  no_space: 507,
 };
 
 export interface ErrorBody {

@@ -1,7 +1,9 @@
 // The HTTP/1.1 + JSON API over the unix socket (DESIGN.md "The API"). Routes validate their input and answer
 // every error with the one error body of api/errors.ts; nothing a request sends may crash the daemon.
 
-import Fastify, { FastifyInstance, FastifyReply } from 'fastify';
+import { isUtf8 } from 'node:buffer';
+import type { Socket } from 'node:net';
+import Fastify, { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SockpitError, badRequest } from '../errors';
 import type { FunctionRecord } from '../functions/store';
 import { Invocation, InvocationFailure } from '../provision/provisioner';
@@ -10,6 +12,7 @@ import { toErrorResponse } from './errors';
 import { formatServerTiming } from './server-timing';
 import { registerTelemetryRoutes, TelemetryDeps } from './telemetry-routes';
 import { BenchmarkDeps, registerBenchmarkRoutes } from './benchmark-routes';
+import { Peer, PeerAudit } from './peers';
 
 export interface StatusBody {
   version: string;
@@ -42,7 +45,19 @@ export interface ApiOptions {
   telemetry?: TelemetryDeps;
   /** POST/GET /v1/benchmarks */
   benchmarks?: BenchmarkDeps;
+  /** peer credentials of each connection, audit lines and per-uid counters (api/peers.ts) */
+  audit?: PeerAudit;
 }
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** the unix-socket peer that sent the request (SO_PEERCRED), when the daemon identifies peers */
+    peer: Peer | null;
+  }
+}
+
+/** the error code each failed request was answered with, for the audit line */
+const errorCodes = new WeakMap<FastifyRequest, string>();
 
 const NAME_PARAMS = {
   type: 'object',
@@ -51,7 +66,45 @@ const NAME_PARAMS = {
 } as const;
 
 export function buildApi(backend: ApiBackend, opts: ApiOptions): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: opts.maxBodyBytes, return503OnClosing: true, routerOptions: { maxParamLength: 200 } });
+  const app = Fastify({
+    logger: false,
+    bodyLimit: opts.maxBodyBytes,
+    return503OnClosing: true,
+    routerOptions: { maxParamLength: 200 },
+    // the router's own refusals (a bad %-escape in the URL, a parameter too long) get our error body too
+    frameworkErrors: (err, _req, reply) => sendError(reply, err),
+    // a request must arrive whole within this time (the response may take as long as the function runs)
+    requestTimeout: 30_000,
+    // a request the HTTP parser refuses (bad request line, headers too large, bad chunking) gets our error body too
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket: Socket) => {
+      if (err.code === 'ECONNRESET' || socket.destroyed) return;
+      const [status, code, message] =
+        err.code === 'HPE_HEADER_OVERFLOW'
+          ? [431, 'too_large', 'the request headers are too large']
+          : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+            ? [408, 'timeout', 'the request did not arrive in time']
+            : [400, 'bad_request', `malformed HTTP request (${err.code ?? 'parse error'})`];
+      opts.audit?.recordClientError(socket, status, code);
+      const body = JSON.stringify({ error: { code, message } });
+      if (socket.writable) {
+        socket.write(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      }
+      socket.destroy();
+    },
+  });
+
+  const audit = opts.audit;
+  if (audit) {
+    app.decorateRequest('peer', null);
+    app.addHook('onRequest', (req, _reply, done) => {
+      req.peer = audit.peerOf(req.raw.socket);
+      done();
+    });
+    app.addHook('onResponse', (req, reply, done) => {
+      audit.record(req.peer, req.method, req.url, reply.statusCode, errorCodes.get(req));
+      done();
+    });
+  }
 
   // Every body arrives as bytes; each route parses what it expects. The event of /run is passed to the
   // instance as it came, after a check that it is JSON.
@@ -110,6 +163,7 @@ function describeRun(reply: FastifyReply, run: Pick<Invocation, 'tier' | 'sandbo
 
 function sendError(reply: FastifyReply, err: unknown): FastifyReply {
   const { status, body } = toErrorResponse(err);
+  errorCodes.set(reply.request, body.error.code);
   if (status === 429 || status === 503) reply.header('Retry-After', '1');
   return reply.code(status).header('Content-Type', 'application/json').send(JSON.stringify(body));
 }
@@ -128,6 +182,7 @@ function describe(fn: FunctionRecord) {
 }
 
 function parseJsonObject(body: unknown): Record<string, unknown> {
+  if (Buffer.isBuffer(body) && !isUtf8(body)) throw badRequest('the request body is not valid UTF-8');
   const text = Buffer.isBuffer(body) ? body.toString('utf8') : '';
   let value: unknown;
   try {
@@ -142,6 +197,8 @@ function parseJsonObject(body: unknown): Record<string, unknown> {
 /** The event as the instance will get it: the body when it is JSON, `null` when there is no body. */
 function eventBytes(body: unknown): Buffer {
   if (!Buffer.isBuffer(body) || body.length === 0) return Buffer.from('null');
+  // the instance decodes it strictly: a lossy check here would let through what it then fails on
+  if (!isUtf8(body)) throw badRequest('the event is not valid UTF-8');
   try {
     JSON.parse(body.toString('utf8'));
   } catch (err) {

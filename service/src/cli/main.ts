@@ -9,6 +9,7 @@ import { Daemon, VERSION } from '../daemon/daemon';
 import { SockpitError } from '../errors';
 import { inPrivateMountNamespace, reexecInPrivateMountNamespace } from '../daemon/mountns';
 import { addTelemetryCommands } from './telemetry-commands';
+import { addPanelCommand } from './panel-command';
 import { formatTree } from './tree';
 
 function integer(value: string): number {
@@ -172,6 +173,7 @@ program
   );
 
 addTelemetryCommands(program, (cmd) => socketFromEnv(cmd.optsWithGlobals().socket));
+addPanelCommand(program, (cmd) => socketFromEnv(cmd.optsWithGlobals().socket));
 
 program
   .command('tree')
@@ -213,6 +215,28 @@ bench
   .action(async (opts) => {
     const { runProvisioningBench } = await import('../bench/provisioning' as string);
     await runProvisioningBench({ json: Boolean(opts.json), iterations: opts.iterations, progressJson: Boolean(opts.progressJson) });
+  });
+
+bench
+  .command('load')
+  .description('N concurrent clients over the socket while Zygotes and instances are killed at random: throughput, p50/p99, lost and wrong answers (must be 0), leaks')
+  .option('--json', 'print the results as JSON')
+  .option('--clients <n>', 'concurrent clients (default 32)', positive)
+  .option('--calls <n>', 'calls in all (default 10000)', positive)
+  .option('--functions <n>', 'functions to spread the calls over (default 8)', positive)
+  .option('--kills', 'SIGKILL a random Zygote or instance every 50-100 ms (the default)')
+  .option('--no-kills', 'no kills: the same load without faults')
+  .addOption(progressJson())
+  .action(async (opts) => {
+    const { runLoadBench } = await import('../bench/load' as string);
+    await runLoadBench({
+      json: Boolean(opts.json),
+      clients: opts.clients,
+      calls: opts.calls,
+      functions: opts.functions,
+      kills: opts.kills !== false,
+      progressJson: Boolean(opts.progressJson),
+    });
   });
 
 program.parseAsync(process.argv).catch((err) => {

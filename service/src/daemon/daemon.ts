@@ -24,6 +24,7 @@ import { createMetrics, Metrics } from '../telemetry/metrics';
 import * as native from '../../../native';
 import { ApiBackend, buildApi, StatusBody } from '../api/server';
 import { BenchmarkJobs } from '../bench/jobs';
+import { PeerAudit } from '../api/peers';
 
 import { RUNTIME_DIR, VERSION } from '../paths';
 import { inPrivateMountNamespace } from './mountns';
@@ -61,6 +62,8 @@ export class Daemon implements ApiBackend {
   private readonly metrics: Metrics;
   /** POST /v1/benchmarks: one suite at a time as a child process; finished jobs kept in the state dir */
   private readonly benchmarks: BenchmarkJobs;
+  /** who connects (SO_PEERCRED): audit lines on stderr and per-uid counters in /v1/stats */
+  private readonly audit = new PeerAudit({ identify: native.peerCredentials });
 
   private constructor(
     readonly config: Config,
@@ -171,15 +174,18 @@ export class Daemon implements ApiBackend {
     fs.rmSync(socket, { force: true });
     this.api = buildApi(this, {
       maxBodyBytes: this.config.maxBodyBytes,
+      audit: this.audit,
       telemetry: {
         bus: this.bus,
-        stats: () =>
-          this.stats.snapshot({
+        stats: () => ({
+          ...this.stats.snapshot({
             pool: this.pool.stats(),
             cache: this.cache.stats(),
             zygotes: this.zygotes?.stats() ?? { count: 0, memoryBytes: 0 },
             instances: this.provisioner.stats(),
           }),
+          requests: this.audit.snapshot(),
+        }),
         metrics: () => this.metrics.text(),
         metricsContentType: this.metrics.contentType,
       },

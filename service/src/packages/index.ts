@@ -367,6 +367,13 @@ export class PackageCache extends EventEmitter {
         throw wrap(err, `cannot run ${this.opts.pipPython}`, { op: 'packages.install' });
       });
       if (r.code !== 0 || r.timedOut) {
+        if (/\[Errno 28\]|No space left on device/.test(r.stderr + r.stdout)) {
+          throw new SockpitError('no_space', `cannot install ${key}: no space left on device in the package cache (${this.root}); free some space and deploy again`, {
+            op: 'packages.install',
+            errno: 'ENOSPC',
+            detail: { package: key, output: (r.stderr + r.stdout).slice(-8000) },
+          });
+        }
         const how = r.timedOut ? `pip timed out after ${Math.round(r.ms / 1000)} s` : `pip exited with ${r.code ?? r.signal}`;
         throw new SockpitError('bad_request', `cannot install ${key}: ${how}: ${outputTail(r.stderr + '\n' + r.stdout) || '(no output)'}`, {
           op: 'packages.install',
@@ -392,9 +399,9 @@ export class PackageCache extends EventEmitter {
     } catch (err) {
       if (moved) fs.rmSync(path.join(this.storeDir, key), { recursive: true, force: true });
       const e =
-        err instanceof SockpitError && err.code === 'bad_request'
+        err instanceof SockpitError && (err.code === 'bad_request' || err.code === 'no_space')
           ? err
-          : wrap(err, `cannot install ${key}`, { op: 'packages.install', code: 'bad_request', path: work ?? undefined });
+          : wrap(err, `cannot install ${key}`, { op: 'packages.install', code: errnoOf(err) === 'ENOSPC' ? 'no_space' : 'bad_request', path: work ?? undefined });
       this.emit('install', { name, version, key, ms: performance.now() - started, ok: false, error: e.message });
       throw e;
     } finally {

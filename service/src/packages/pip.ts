@@ -25,7 +25,8 @@ export function cleanEnv(home: string, extra: Record<string, string> = {}): Node
   for (const k of KEEP_ENV) if (process.env[k] !== undefined) env[k] = process.env[k];
   env.PATH ??= '/usr/local/bin:/usr/bin:/bin';
   env.LANG ??= 'C.UTF-8';
-  return { ...env, HOME: home, PYTHONNOUSERSITE: '1', PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1',
+  // TMPDIR too: pip --target builds in a temp dir and then moves it, which must stay on the cache's filesystem
+  return { ...env, HOME: home, TMPDIR: home, PYTHONNOUSERSITE: '1', PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1',
     // no pip.conf from the host (/etc/pip.conf, /etc/xdg/pip): the cache's own options are the whole story
     PIP_CONFIG_FILE: '/dev/null', PIP_ROOT_USER_ACTION: 'ignore', ...extra };
 }

@@ -244,6 +244,10 @@ export class Provisioner extends EventEmitter<ProvisionerEvents> {
     try {
       sandbox.freezeWhenIdle(FREEZE_GRACE_MS);
       void this.destroyAll(this.warm.put(sandbox, keyOf(fn), sandbox.memoryBytes(), Date.now()));
+      // an idle instance that dies (killed from outside) gives its sandbox back at once, not at its next call
+      void sandbox.instance?.exited().then(() => {
+        if (this.warm.remove(sandbox)) void this.destroy(sandbox);
+      });
     } catch {
       void this.destroy(sandbox);
     }

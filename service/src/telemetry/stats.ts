@@ -62,6 +62,8 @@ export interface StatsBody {
   pool: unknown;
   cache: unknown;
   instances: unknown;
+  /** requests by peer uid (SO_PEERCRED), added by the daemon */
+  requests?: import('../api/peers').RequestCounts;
 }
 
 export interface StatsOptions {

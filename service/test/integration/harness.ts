@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SockpitClient } from '../../src/client';
-import { cgroupTag } from '../../src/daemon/daemon';
+import { cgroupsOf, processesOf } from '../../src/bench/leaks';
 
 const REPO = path.resolve(__dirname, '../../..');
 const CLI = path.join(REPO, 'bin/sockpit.js');
@@ -27,12 +27,18 @@ export interface TestDaemon {
   deploy(name: string, files: Record<string, string>): Promise<void>;
 }
 
-export async function startDaemon(config: Record<string, unknown> = {}): Promise<TestDaemon> {
+export interface StartOptions {
+  /** runs after the test's directories exist and before the daemon starts (e.g. to mount something into its state) */
+  beforeStart?: (paths: { dir: string; stateDir: string }) => void;
+}
+
+export async function startDaemon(config: Record<string, unknown> = {}, opts: StartOptions = {}): Promise<TestDaemon> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockpit-it-'));
   const socket = path.join(dir, 'sockpitd.sock');
   const stateDir = path.join(dir, 'state');
   const configFile = path.join(dir, 'sockpitd.yaml');
   fs.writeFileSync(configFile, JSON.stringify({ pool: { initial: 4, max: 64 }, ...config }));
+  opts.beforeStart?.({ dir, stateDir });
   let output = '';
   let proc: ChildProcess;
 
@@ -93,43 +99,7 @@ export async function startDaemon(config: Record<string, unknown> = {}): Promise
   return daemon;
 }
 
-/** Every cgroup directory of a daemon's tag, in every hierarchy. */
-export function cgroupsOf(stateDir: string): string[] {
-  const tag = cgroupTag(stateDir);
-  const found: string[] = [];
-  const walk = (dir: string, depth: number) => {
-    if (depth > 6) return;
-    let entries: fs.Dirent[];
-    try {
-      entries = fs.readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      if (!e.isDirectory()) continue;
-      const p = path.join(dir, e.name);
-      if (e.name === tag) found.push(p);
-      else walk(p, depth + 1);
-    }
-  };
-  walk('/sys/fs/cgroup', 0);
-  return found;
-}
-
-/** Pids of processes whose cgroup path names the daemon's tag. */
-export function processesOf(stateDir: string): number[] {
-  const tag = cgroupTag(stateDir);
-  const pids: number[] = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (fs.readFileSync(`/proc/${entry}/cgroup`, 'utf8').includes(`/${tag}/`)) pids.push(Number(entry));
-    } catch {
-      // the process exited while we looked
-    }
-  }
-  return pids;
-}
+export { cgroupsOf, processesOf, mountsOf, uidOf } from '../../src/bench/leaks';
 
 /** How many processes the daemon says it runs: one per live instance and one per Zygote. */
 export async function expectedProcesses(client: SockpitClient): Promise<number> {
@@ -140,19 +110,6 @@ export async function expectedProcesses(client: SockpitClient): Promise<number> 
 /** Waits until the processes in the daemon's cgroups are exactly the ones it accounts for. */
 export function noStrayProcesses(d: TestDaemon, ms = 5000): Promise<void> {
   return eventually(async () => processesOf(d.stateDir).length === (await expectedProcesses(d.client)), 'no stray processes', ms);
-}
-
-/** Mount points of a process's mount namespace under a directory. */
-export function mountsOf(pid: number, under: string): string[] {
-  try {
-    return fs
-      .readFileSync(`/proc/${pid}/mountinfo`, 'utf8')
-      .split('\n')
-      .map((line) => line.split(' ')[4])
-      .filter((p) => p !== undefined && p.startsWith(under));
-  } catch {
-    return [];
-  }
 }
 
 export async function eventually(check: () => boolean | Promise<boolean>, what: string, ms = 5000): Promise<void> {

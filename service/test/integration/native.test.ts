@@ -509,6 +509,49 @@ function defineTests(): void {
     });
   });
 
+  describe('peer credentials', () => {
+    test('peerCredentials of a socketpair end is this process; of a pipe it is ENOTSOCK', () => {
+      const [a, b] = native.socketpair();
+      const [r, w] = native.pipe();
+      try {
+        assert.deepEqual(native.peerCredentials(a), { pid: process.pid, uid: process.getuid!(), gid: process.getgid!() });
+        assert.throws(() => native.peerCredentials(r), (err) => isNativeError(err, 'ENOTSOCK', 'getsockopt'));
+      } finally {
+        closeAll(a, b, r, w);
+      }
+    });
+
+    test('peerCredentials of an accepted unix connection names the connecting process and its uid/gid', { timeout: 20000 }, async (t) => {
+      const dir = tempDir(t);
+      fs.chmodSync(dir, 0o755);
+      const sock = path.join(dir, 'peer.sock');
+      const net = await import('node:net');
+      const { spawn } = await import('node:child_process');
+      const seen = new Promise<{ pid: number; uid: number; gid: number }>((resolve, reject) => {
+        const server = net.createServer((conn) => {
+          try {
+            resolve(native.peerCredentials((conn as unknown as { _handle: { fd: number } })._handle.fd));
+          } catch (err) {
+            reject(err);
+          } finally {
+            conn.end();
+            server.close();
+          }
+        });
+        server.listen(sock, () => fs.chmodSync(sock, 0o666));
+      });
+      await new Promise((r) => setTimeout(r, 50));
+      const child = spawn('setpriv', ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', process.execPath, '-e',
+        `const c = require('net').connect(${JSON.stringify(sock)}); c.on('data', () => {}); c.on('end', () => process.exit(0)); setTimeout(() => process.exit(3), 10000);`], { stdio: 'ignore' });
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      const cred = await seen;
+      assert.equal(cred.pid, child.pid);
+      assert.equal(cred.uid, NOBODY);
+      assert.equal(cred.gid, NOBODY);
+      assert.equal(await exited, 0);
+    });
+  });
+
   // --- argument checks -------------------------------------------------------------------------------------
 
   describe('argument checks', () => {
@@ -542,6 +585,7 @@ function defineTests(): void {
         ['sendFds empty', () => native.sendFds(0, Buffer.alloc(0), []), /data must not be empty/],
         ['recvFds', () => native.recvFds(0, 0, 0), /maxBytes must be an integer/],
         ['pipe args', () => raw.pipe(1), /^pipe\(\)/],
+        ['peerCredentials', () => raw.peerCredentials('x'), /^peerCredentials\(fd: number\).*fd must be a number/],
       ];
       for (const [name, fn, message] of cases) {
         assert.throws(fn, (err) => err instanceof TypeError && message.test(err.message), name);
