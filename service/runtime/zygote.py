@@ -31,7 +31,7 @@ import sys
 import time
 import traceback
 
-sys.path.insert(0, "/sockpit")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # /sockpit in a sandbox
 import instance  # noqa: E402  imported once here, so no forked instance pays for it
 
 CONTROL_FD = 3
