@@ -7,25 +7,11 @@ import type { FunctionInfo, RunResult } from '../service/src/client';
 import type { Published } from '../service/src/telemetry/events';
 import type { StatsBody } from '../service/src/telemetry/stats';
 import type { ZygoteInfo } from '../service/src/zygotes/manager';
+import type { BenchmarkJob, BenchmarkSuite } from '../service/src/bench/jobs';
 
 export type { FunctionInfo, Published, RunResult, StatsBody, StatusBody, ZygoteInfo };
 
-export type BenchmarkSuite = 'sandbox' | 'provisioning';
-
-/** A benchmark run by sockpitd (POST /v1/benchmarks); its progress also streams as `benchmark` events. */
-export interface BenchmarkJob {
-  id: string;
-  suite: BenchmarkSuite;
-  state: 'running' | 'finished' | 'failed';
-  /** 0..1 */
-  progress: number;
-  message: string;
-  startedAt: string;
-  finishedAt: string | null;
-  /** the suite's JSON report (the same as `sockpit bench <suite> --json`) once finished */
-  result: unknown;
-  error: string | null;
-}
+export type { BenchmarkJob, BenchmarkSuite } from '../service/src/bench/jobs';
 
 export type ConnectionState = { state: 'connected' } | { state: 'disconnected'; reason: string };
 

@@ -64,3 +64,29 @@ export class LineSplitter {
     return last === '' ? [] : [last];
   }
 }
+
+/** Thrown by Interrupts.check() once Ctrl-C or SIGTERM arrived during a benchmark. */
+export class Aborted extends Error {}
+
+/**
+ * Ctrl-C and SIGTERM during a benchmark: it stops after the current step and cleans up, instead of leaving
+ * daemons, mounts and cgroups behind. check() throws Aborted once a signal came; dispose() stops listening.
+ */
+export function watchInterrupts(onProgress: ProgressFn): { check(): void; dispose(): void } {
+  let aborted: string | null = null;
+  const onSignal = (signal: NodeJS.Signals) => {
+    aborted = signal;
+    onProgress(`${signal}: stopping after the current step and cleaning up`);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    check: () => {
+      if (aborted) throw new Aborted(`interrupted by ${aborted}`);
+    },
+    dispose: () => {
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+    },
+  };
+}

@@ -23,7 +23,7 @@ import { readLayout } from '../cgroups';
 import { removeTree } from '../sandbox/rootfs';
 import { mark, rotate, startDaemon, target, type DaemonChild, type Target } from './daemons';
 import { ownCgroupDirs } from './peers';
-import { progressWriter, type ProgressFn } from './progress';
+import { progressWriter, watchInterrupts, type ProgressFn } from './progress';
 import { formatMs, formatRatio, ratio, renderTable, summarize, type Summary } from './stats';
 import { buildDebianWheelhouse } from './wheelhouse';
 
@@ -120,7 +120,6 @@ export async function runProvisioningBench(opts: ProvisioningBenchOptions): Prom
   return report;
 }
 
-class Aborted extends Error {}
 
 interface BenchFunction {
   key: string;
@@ -149,16 +148,8 @@ export async function measureProvisioningBench(opts: { iterations?: number }, on
   const t0 = now();
   const notes: string[] = [];
 
-  let aborted: string | null = null;
-  const onSignal = (signal: NodeJS.Signals) => {
-    aborted = signal;
-    onProgress(`${signal}: stopping after the current step and cleaning up`);
-  };
-  const check = () => {
-    if (aborted) throw new Aborted(`interrupted by ${aborted}`);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const interrupts = watchInterrupts(onProgress);
+  const check = interrupts.check;
 
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sockpit-bench-prov-'));
   const daemons: DaemonChild[] = [];
@@ -341,8 +332,7 @@ export async function measureProvisioningBench(opts: { iterations?: number }, on
       notes,
     };
   } finally {
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
+    interrupts.dispose();
     onProgress('cleaning up', 0.97);
     const problems: string[] = [];
     const stopped = await Promise.allSettled(daemons.map((d) => d.stop()));

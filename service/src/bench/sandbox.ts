@@ -19,7 +19,7 @@ import { assembleBase, removeBase, removeTree } from '../sandbox/rootfs';
 import { BwrapRunner, CrunRunner, ensurePeerTools, ownCgroupDirs, PYTHON, PYTHON_ARGS, SpawnRunner, type PeerRunner } from './peers';
 import { mark, rotate, startDaemon, target, type DaemonChild, type Target } from './daemons';
 import type { ProgressFn } from './progress';
-import { progressWriter } from './progress';
+import { progressWriter, watchInterrupts } from './progress';
 import { formatMs, formatRatio, ratio, renderTable, summarize, type Summary } from './stats';
 
 export interface SandboxBenchOptions {
@@ -100,7 +100,6 @@ export async function runSandboxBench(opts: SandboxBenchOptions): Promise<BenchR
 // ---------------------------------------------------------------------------------------------------------
 // measuring
 
-class Aborted extends Error {}
 
 export async function measureSandboxBench(opts: { iterations?: number }, onProgress: ProgressFn = () => {}): Promise<BenchReport> {
   if (!inPrivateMountNamespace()) throw new Error('measureSandboxBench must run in a private mount namespace (see daemon/mountns)');
@@ -111,16 +110,8 @@ export async function measureSandboxBench(opts: { iterations?: number }, onProgr
   const t0 = now();
   const notes: string[] = [];
 
-  let aborted: string | null = null;
-  const onSignal = (signal: NodeJS.Signals) => {
-    aborted = signal;
-    onProgress(`${signal}: stopping after the current step and cleaning up`);
-  };
-  const check = () => {
-    if (aborted) throw new Aborted(`interrupted by ${aborted}`);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const interrupts = watchInterrupts(onProgress);
+  const check = interrupts.check;
 
   const tmp = fs.mkdtempSync('/tmp/sockpit-bench-');
   const stateDir = path.join(tmp, 'state');
@@ -414,8 +405,7 @@ export async function measureSandboxBench(opts: { iterations?: number }, onProgr
       notes,
     };
   } finally {
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
+    interrupts.dispose();
     onProgress('cleaning up', 0.96);
     const problems: string[] = [];
     // daemons first (they stop their own sandboxes, cgroups and mounts), then ours in reverse order
