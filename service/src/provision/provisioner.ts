@@ -6,7 +6,6 @@
 // least-recently-used under the memory budget and after a TTL.
 
 import fs from 'node:fs';
-import { EventEmitter } from 'node:events';
 import { Config } from '../config';
 import { ErrorCode, SockpitError } from '../errors';
 import { STATUS_OF } from '../api/errors';
@@ -50,15 +49,11 @@ export class InvocationFailure extends SockpitError {
   }
 }
 
-export interface ProvisionerEvents {
-  invocation: [Invocation];
-}
-
 const SWEEP_INTERVAL_MS = 5_000;
 /** an idle instance is frozen once no call came for it within this time */
 const FREEZE_GRACE_MS = 50;
 
-export class Provisioner extends EventEmitter<ProvisionerEvents> {
+export class Provisioner {
   private readonly warm: WarmCache<Sandbox>;
   private readonly sweeper: NodeJS.Timeout;
   private closing = false;
@@ -72,7 +67,6 @@ export class Provisioner extends EventEmitter<ProvisionerEvents> {
     private readonly zygotes: ZygoteManager | null = null,
     private readonly bus: EventBus | null = null,
   ) {
-    super();
     this.warm = new WarmCache(config.warm.memoryBudgetMb * 1024 * 1024, config.warm.idleTtlMs);
     this.sweeper = setInterval(() => this.destroyAll(this.warm.expire(Date.now())), SWEEP_INTERVAL_MS);
     this.sweeper.unref();
@@ -182,7 +176,6 @@ export class Provisioner extends EventEmitter<ProvisionerEvents> {
       body: reply.body,
       phases,
     };
-    this.emit('invocation', invocation);
     this.publish(fn, invocation, invocation.ok ? 200 : 422, invocation.ok ? null : 'function_error');
     return invocation;
   }

@@ -111,14 +111,6 @@ export class ZygoteProcess {
     return answer;
   }
 
-  /** Sends something that is not a fork request (for tests of the protocol's refusals). */
-  sendRaw(header: unknown, fds: number[] = []): Promise<Forked> {
-    const id = String((header as { id?: unknown })?.id ?? '');
-    const answer = this.expect(id);
-    native.sendFds(this.controlFd, encodeFrame(Buffer.from(JSON.stringify(header))), fds);
-    return answer;
-  }
-
   kill(): void {
     this.process.kill();
   }
