@@ -227,6 +227,7 @@ export class Daemon implements ApiBackend {
       functionsDir: this.paths.functionsDir,
       maxBytes: this.config.maxFunctionBytes,
       defaultLimits: this.config.limits,
+      python: this.config.packages.pipPython,
       resolvePackages: async (requirements) => (await this.cache.resolve(requirements)).map(packageRef),
     });
     await this.provisioner.retire(name, previous?.codeDir);
