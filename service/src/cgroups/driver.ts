@@ -97,7 +97,7 @@ export interface CgroupDriver {
 }
 
 export interface DriverOptions {
-  /** how long kill() waits for a cgroup to empty; default 2000 ms */
+  /** how long kill() waits for a cgroup to empty (a safety net: it takes milliseconds, longer only under heavy load); default 10 s */
   killTimeoutMs?: number;
 }
 
@@ -158,7 +158,7 @@ class CgroupfsDriver implements CgroupDriver {
   ) {
     checkName(tag, 'tag', !tag.includes('/'));
     this.mode = layout.mode;
-    this.killTimeoutMs = options.killTimeoutMs ?? 2000;
+    this.killTimeoutMs = options.killTimeoutMs ?? 10_000;
     const c = layout.controllers;
     this.memory = c.memory.version === 1 ? memoryV1 : memoryV2;
     this.cpu = c.cpu.version === 1 ? cpuV1 : cpuV2;
