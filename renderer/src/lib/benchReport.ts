@@ -84,39 +84,36 @@ function sandboxCharts(r: Obj): ChartSpec[] {
       });
     }
   }
-  const pyRows = get(r, 'python', 'rows');
-  if (Array.isArray(pyRows)) {
-    const data = pyRows
-      .filter(isObj)
-      .filter((row) => row.available !== false && isObj(row.summary))
-      .map((row) => ({ label: str(row.label, str(row.key, '?')), p50: num(get(row, 'summary', 'p50')) ?? 0, p99: num(get(row, 'summary', 'p99')) ?? 0 }));
-    if (data.length) {
-      charts.push({
-        title: 'Cold python3 start: sockpit lean container vs bubblewrap vs crun',
-        note: 'From nothing to a finished `python3 -c pass` inside each kind of sandbox.',
-        unit: 'ms',
-        series: ['p50', 'p99'],
-        data,
-      });
-    }
+  const python = summaryRows(get(r, 'python', 'rows'), (row) => row.available !== false);
+  if (python.length) {
+    charts.push({
+      title: 'Cold python3 start: sockpit lean container vs bubblewrap vs crun',
+      note: 'From nothing to a finished `python3 -c pass` inside each kind of sandbox.',
+      unit: 'ms',
+      series: ['p50', 'p99'],
+      data: python,
+    });
   }
-  const invRows = get(r, 'invoke', 'rows');
-  if (Array.isArray(invRows)) {
-    const data = invRows
-      .filter(isObj)
-      .filter((row) => isObj(row.summary))
-      .map((row) => ({ label: str(row.label, str(row.key, '?')), p50: num(get(row, 'summary', 'p50')) ?? 0, p99: num(get(row, 'summary', 'p99')) ?? 0 }));
-    if (data.length) {
-      charts.push({
-        title: 'Invocation: cold vs warm',
-        note: 'A whole call through the daemon. Cold starts a fresh sandbox and interpreter; warm thaws an idle instance.',
-        unit: 'ms',
-        series: ['p50', 'p99'],
-        data,
-      });
-    }
+  const invoke = summaryRows(get(r, 'invoke', 'rows'));
+  if (invoke.length) {
+    charts.push({
+      title: 'Invocation: cold vs warm',
+      note: 'A whole call through the daemon. Cold starts a fresh sandbox and interpreter; warm thaws an idle instance.',
+      unit: 'ms',
+      series: ['p50', 'p99'],
+      data: invoke,
+    });
   }
   return charts;
+}
+
+/** Rows of a report table that carry a summary, as {label, p50, p99} points. */
+function summaryRows(rows: unknown, keep: (row: Obj) => boolean = () => true) {
+  if (!Array.isArray(rows)) return [];
+  return rows
+    .filter(isObj)
+    .filter((row) => keep(row) && isObj(row.summary))
+    .map((row) => ({ label: str(row.label, str(row.key, '?')), p50: num(get(row, 'summary', 'p50')) ?? 0, p99: num(get(row, 'summary', 'p99')) ?? 0 }));
 }
 
 const TIER_KEYS = ['cold', 'zygote', 'warm'] as const;

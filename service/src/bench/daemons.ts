@@ -111,3 +111,9 @@ export function startDaemon(tmp: string, key: string, config: object): DaemonChi
     },
   };
 }
+
+/** Stops every daemon (SIGTERM, awaited); returns what went wrong, one line per daemon that failed to stop. */
+export async function stopDaemons(daemons: readonly DaemonChild[]): Promise<string[]> {
+  const stopped = await Promise.allSettled(daemons.map((d) => d.stop()));
+  return stopped.flatMap((s, k) => (s.status === 'rejected' ? [`daemon ${daemons[k].key}: ${(s.reason as Error).message}`] : []));
+}

@@ -21,7 +21,7 @@ import { cgroupTag } from '../daemon/daemon';
 import { VERSION } from '../paths';
 import { readLayout } from '../cgroups';
 import { removeTree } from '../sandbox/rootfs';
-import { mark, rotate, startDaemon, target, type DaemonChild, type Target } from './daemons';
+import { mark, rotate, startDaemon, target, type DaemonChild, type Target, stopDaemons } from './daemons';
 import { ownCgroupDirs } from './peers';
 import { progressWriter, watchInterrupts, type ProgressFn } from './progress';
 import { formatMs, formatRatio, ratio, renderTable, summarize, type Summary } from './stats';
@@ -335,8 +335,7 @@ export async function measureProvisioningBench(opts: { iterations?: number }, on
     interrupts.dispose();
     onProgress('cleaning up', 0.97);
     const problems: string[] = [];
-    const stopped = await Promise.allSettled(daemons.map((d) => d.stop()));
-    stopped.forEach((s, k) => s.status === 'rejected' && problems.push(`daemon ${daemons[k].key}: ${(s.reason as Error).message}`));
+    problems.push(...(await stopDaemons(daemons)));
     try {
       removeTree(tmp);
     } catch (err) {

@@ -17,7 +17,7 @@ import { RUNTIME_DIR, VERSION } from '../paths';
 import { SandboxFactory, type SandboxSpec } from '../sandbox/sandbox';
 import { assembleBase, removeBase, removeTree } from '../sandbox/rootfs';
 import { BwrapRunner, CrunRunner, ensurePeerTools, ownCgroupDirs, PYTHON, PYTHON_ARGS, SpawnRunner, type PeerRunner } from './peers';
-import { mark, rotate, startDaemon, target, type DaemonChild, type Target } from './daemons';
+import { mark, rotate, startDaemon, target, type DaemonChild, type Target, stopDaemons } from './daemons';
 import type { ProgressFn } from './progress';
 import { progressWriter, watchInterrupts } from './progress';
 import { formatMs, formatRatio, ratio, renderTable, summarize, type Summary } from './stats';
@@ -429,8 +429,7 @@ export async function measureSandboxBench(opts: { iterations?: number }, onProgr
     onProgress('cleaning up', 0.96);
     const problems: string[] = [];
     // daemons first (they stop their own sandboxes, cgroups and mounts), then ours in reverse order
-    const stopped = await Promise.allSettled(daemons.map((d) => d.stop()));
-    stopped.forEach((s, k) => s.status === 'rejected' && problems.push(`daemon ${daemons[k].key}: ${(s.reason as Error).message}`));
+    problems.push(...(await stopDaemons(daemons)));
     for (const c of cleanups.reverse()) {
       try {
         await c.fn();

@@ -16,6 +16,7 @@ test('requirements: pinned and bare names, comments, normalised names', () => {
     { name: 'simple-json', version: null },
   ]);
   assert.deepEqual(parseRequirements('\n# only comments\n'), []);
+  assert.deepEqual(parseRequirements('Zope.-_Interface'), [{ name: 'zope-interface', version: null }], 'PEP 503: runs of - _ . are one -');
   assert.throws(() => parseRequirements('numpy>=1.0'), /line 1/);
   assert.throws(() => parseRequirements('ok\n-e git+https://x'), /line 2/);
 });

@@ -33,7 +33,7 @@ export function parseRequirements(text: string): Requirement[] {
     if (line === '') return;
     const m = /^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:==\s*([A-Za-z0-9][A-Za-z0-9.+!_-]*))?$/.exec(line);
     if (!m) throw badRequest(`requirements.txt line ${i + 1}: "${line}" is not "name" or "name==version"`);
-    out.push({ name: m[1].toLowerCase().replace(/[._]+/g, '-'), version: m[2] ?? null });
+    out.push({ name: m[1].toLowerCase().replace(/[-_.]+/g, '-'), version: m[2] ?? null });
   });
   return out;
 }
