@@ -39,7 +39,9 @@ export interface BenchmarkRequest {
 
 export const MAX_ITERATIONS = 100_000;
 const KEEP = 50;
-const STOP_GRACE_MS = 30_000;
+// a suite stopped mid-run stops its daemons and removes its sandboxes, cgroups and mounts first: that can take
+// most of a minute on a loaded 2-core machine, and a SIGKILL before it ends would leave them behind
+const STOP_GRACE_MS = 120_000;
 const MAX_STDOUT_BYTES = 32 * 2 ** 20;
 const STDERR_TAIL = 4000;
 
