@@ -9,23 +9,29 @@ a JSON object. A request is sent in one sendmsg with its fds attached, so they a
             "uid": int, "gid": int, "hostname": str, "cgroups": int}
            fds [channel, output, root, cgroup join files ("cgroups" of them)]
   replies, all tagged with the request's id, on this same socket:
-           {"id", "pid": <the new process as sockpitd sees it>}  from the intermediate process
+           {"id", "pid": <the new process in the Zygotes' PID namespace>}  from the Zygote, once it forked
+           {"id", "joined": true}  from the new process, once it is in its cgroups (sockpitd finds it there)
            {"id", "ready": true, "import_ms"?} or {"id", "ready": false, "error"}  from the new process
            {"id", "ok": false, "error"}  from the Zygote, for a request it refuses
-  At start-up a Zygote says {"id": "start", "ready": true, "import_ms"}.
+  At start-up the first Zygote says {"id": "start", "ready": true}.
 The new process then speaks on the channel it was given: an instance serves calls (instance.py), a Zygote
 serves fork requests (this file).
 
-The fork (DESIGN.md, "Fork protocol"): the intermediate child joins the cgroup through the passed fds,
-unshares UTS, IPC and, for an instance, PID; forks again, so an instance is PID 1 of its namespace; the new
-process chroots into the passed root, drops to the unprivileged uid with no_new_privs, closes every fd it must
-not keep, and only then says it is ready.
+The fork (DESIGN.md, "Fork protocol") is one fork. For an instance the Zygote first unshares its PID namespace
+for children, so the instance is born PID 1 of a namespace of its own, and right after the fork joins its own
+namespace again through a pidfd of itself (setns on the active namespace: allowed because every Zygote lives
+in a PID namespace owned by its user namespace, whose PID 1 is a Zygote that sockpitd never asks for anything
+but base Zygotes). The new process joins its cgroups through the passed fds, unshares UTS and IPC, chroots
+into the passed root, drops to the unprivileged uid with no_new_privs (an instance), closes every fd it must
+not keep, and only then says it is ready. Zygotes ignore SIGCHLD, so the kernel reaps what they fork; sockpitd
+watches each new process through a pidfd of its own.
 """
 
 import base64
 import ctypes
 import json
 import os
+import signal
 import socket
 import sys
 import time
@@ -41,6 +47,7 @@ CLONE_NEWPID = 0x20000000
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_SECCOMP = 22
 SECCOMP_MODE_FILTER = 2
+SYS_PIDFD_OPEN = 434
 MAX_FDS = 64
 MAX_REQUEST = 1 << 20
 
@@ -105,30 +112,17 @@ class Request:
 
 
 def child(req):
-    """The intermediate process: joins, unshares, forks the new process, reports its pid, exits."""
+    """The new process: joins, unshares, chroots, drops privileges, then serves as an instance or a Zygote."""
+    if req.kind == "instance":
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # a function waits for its own children
+    report = os.dup(CONTROL_FD)  # the Zygote's socket, kept above the fds set up below until ready is said
     try:
         for fd in req.cgroups:
             os.write(fd, b"0")  # v1 tasks: a single-threaded process moves itself without the global lock
-        flags = CLONE_NEWUTS | CLONE_NEWIPC | (CLONE_NEWPID if req.kind == "instance" else 0)
-        check(libc.unshare(flags), "unshare")
+        write_all(report, frame({"id": req.id, "joined": True}))
+        check(libc.unshare(CLONE_NEWUTS | CLONE_NEWIPC), "unshare")
         hostname = req.header.get("hostname", "sockpit").encode()
         check(libc.sethostname(hostname, len(hostname)), "sethostname")
-        pid = os.fork()
-        if pid == 0:
-            grandchild(req)  # never returns
-        write_all(CONTROL_FD, frame({"id": req.id, "pid": pid}))
-        os._exit(0)
-    except BaseException as exc:
-        try:
-            write_all(CONTROL_FD, frame({"id": req.id, "ready": False, "error": f"{type(exc).__name__}: {exc}"}))
-        finally:
-            os._exit(1)
-
-
-def grandchild(req):
-    """The new process: chroot, privileges, fds, then serve as an instance or a Zygote."""
-    report = os.dup(CONTROL_FD)  # the Zygote's socket, kept above the fds set up below until ready is said
-    try:
         os.fchdir(req.root)
         os.chroot(".")
         os.chdir("/")
@@ -172,6 +166,22 @@ def grandchild(req):
     os._exit(0)
 
 
+def fork(req, own_pid_ns):
+    """Forks the new process (which never returns from here); returns its pid in this PID namespace."""
+    new_pid_ns = req.kind == "instance"
+    if new_pid_ns:
+        check(libc.unshare(CLONE_NEWPID), "unshare(CLONE_NEWPID)")
+    try:
+        pid = os.fork()
+        if pid == 0:
+            child(req)  # never returns
+        return pid
+    finally:
+        # back to our own namespace for what we fork next; a Zygote that can't is broken: it exits
+        if new_pid_ns and libc.setns(own_pid_ns, CLONE_NEWPID) < 0:
+            os._exit(2)
+
+
 def read_exact(sock, size):
     chunks = []
     while size > 0:
@@ -186,6 +196,8 @@ def read_exact(sock, size):
 def serve():
     """The fork loop on fd 3: one request at a time."""
     control = socket.socket(fileno=CONTROL_FD)
+    own_pid_ns = libc.syscall(SYS_PIDFD_OPEN, os.getpid(), 0)  # each Zygote its own: a forked one has a new pid
+    check(own_pid_ns, "pidfd_open")
     while True:
         head, fds, _flags, _addr = socket.recv_fds(control, 4, MAX_FDS)
         size = int.from_bytes(head, "big") if len(head) == 4 else 0
@@ -209,12 +221,13 @@ def serve():
                 os.close(fd)
             write_all(CONTROL_FD, frame({"id": req_id, "ok": False, "error": str(exc)}))
             continue
-        pid = os.fork()
-        if pid == 0:
-            child(req)  # never returns
+        try:
+            answer = {"id": req.id, "pid": fork(req, own_pid_ns)}
+        except OSError as exc:
+            answer = {"id": req.id, "ready": False, "error": f"fork: {exc}"}
         for fd in req.fds:
             os.close(fd)
-        os.waitpid(pid, 0)  # the intermediate exits as soon as it has forked
+        write_all(CONTROL_FD, frame(answer))
 
 
 # Landlock (DESIGN.md "Privilege"): what a Zygote, and everything forked from it, may read. Root inside the
@@ -259,12 +272,11 @@ def landlock():
 
 
 def main():
+    """The first Zygote: sockpitd's own, PID 1 of the Zygotes' namespace. It imports nothing and forks only
+    base Zygotes, so no package code ever runs in the process whose death would end every Zygote."""
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps what a Zygote forks (and orphans, as PID 1)
     landlock()
-    for path in reversed([p for p in os.environ.get("SOCKPIT_PATHS", "").split(":") if p]):
-        sys.path.insert(1, path)
-    started = time.perf_counter()
-    import_all([m for m in os.environ.get("SOCKPIT_IMPORTS", "").split(",") if m])
-    write_all(CONTROL_FD, frame({"id": "start", "ready": True, "import_ms": (time.perf_counter() - started) * 1000}))
+    write_all(CONTROL_FD, frame({"id": "start", "ready": True}))
     serve()
 
 

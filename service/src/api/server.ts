@@ -7,7 +7,7 @@ import Fastify, { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { SockpitError, badRequest } from '../errors';
 import type { FunctionRecord } from '../functions/store';
 import { Invocation, InvocationFailure } from '../provision/provisioner';
-import type { ZygoteInfo } from '../zygotes/manager';
+import type { ZygoteInfo, ZygoteStats } from '../zygotes/manager';
 import { toErrorResponse } from './errors';
 import { formatServerTiming } from './server-timing';
 import { registerTelemetryRoutes, TelemetryDeps } from './telemetry-routes';
@@ -24,7 +24,7 @@ export interface StatusBody {
   pool: { size: number; free: number; inUse: number };
   instances: { live: number; idle: number; idleMemoryBytes: number };
   functions: number;
-  zygotes: { enabled: boolean; count: number; memoryBytes: number };
+  zygotes: { enabled: boolean } & ZygoteStats;
   packages: { packages: number; bytes: number; installing: number };
 }
 

@@ -305,8 +305,8 @@ export async function measureLoadBench(opts: Omit<LoadBenchOptions, 'json'>, onP
     const accounted = await eventually(async () => {
       const s = await daemon.client.status();
       const pids = processesOf(daemon.stateDir);
-      const known = s.instances.live + s.zygotes.count;
-      stray = `${pids.length} processes in its cgroups, ${s.instances.live} instances + ${s.zygotes.count} Zygotes accounted for` +
+      const known = s.instances.live + s.zygotes.processes;
+      stray = `${pids.length} processes in its cgroups, ${s.instances.live} instances + ${s.zygotes.processes} Zygote processes accounted for` +
         (pids.length < known ? ` (${known - pids.length} dead idle instance(s) not destroyed yet)` : '');
       return pids.length <= known;
     }, 10_000);

@@ -82,7 +82,7 @@ export interface CgroupDriver {
   /** members, over all hierarchies */
   pids(cg: Cgroup): number[];
   /** processes in the cgroup, read from one hierarchy: every member joins all of them (cheap; for hot paths) */
-  memberCount(cg: Cgroup): number;
+  members(cg: Cgroup): number[];
   memoryBytes(cg: Cgroup): number;
   /** cumulative OOM kills in this cgroup */
   oomKills(cg: Cgroup): number;
@@ -378,8 +378,8 @@ class CgroupfsDriver implements CgroupDriver {
     }
   }
 
-  memberCount(cg: Cgroup): number {
-    return cgProcs(cg.dirs[0]).length;
+  members(cg: Cgroup): number[] {
+    return cgProcs(cg.dirs[0]);
   }
 
   pids(cg: Cgroup): number[] {

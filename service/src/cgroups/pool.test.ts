@@ -73,7 +73,7 @@ function fakeDriver(opts: { failKill?: Set<string> } = {}) {
       if (opts.failKill?.has(cg.name)) throw new SockpitError('internal', `Can't empty cgroup ${cg.name}`);
     },
     pids: () => [],
-    memberCount: () => 0,
+    members: () => [],
     memoryBytes: () => 0,
     oomKills: () => 0,
     destroy: (cg) => {

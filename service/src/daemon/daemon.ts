@@ -83,7 +83,7 @@ export class Daemon implements ApiBackend {
     this.metrics = createMetrics(bus, () => ({
       pool: pool.stats(),
       instances: provisioner.stats(),
-      zygotes: zygotes?.stats() ?? { count: 0, memoryBytes: 0 },
+      zygotes: zygotes?.stats() ?? { count: 0, memoryBytes: 0, processes: 0 },
       cache: cache.stats(),
     }));
   }
@@ -181,7 +181,7 @@ export class Daemon implements ApiBackend {
           ...this.stats.snapshot({
             pool: this.pool.stats(),
             cache: this.cache.stats(),
-            zygotes: this.zygotes?.stats() ?? { count: 0, memoryBytes: 0 },
+            zygotes: this.zygotes?.stats() ?? { count: 0, memoryBytes: 0, processes: 0 },
             instances: this.provisioner.stats(),
           }),
           requests: this.audit.snapshot(),
@@ -208,7 +208,7 @@ export class Daemon implements ApiBackend {
       pool: this.pool.stats(),
       instances: this.provisioner.stats(),
       functions: this.store.list().length,
-      zygotes: { enabled: this.zygotes !== null, ...(this.zygotes?.stats() ?? { count: 0, memoryBytes: 0 }) },
+      zygotes: { enabled: this.zygotes !== null, ...(this.zygotes?.stats() ?? { count: 0, memoryBytes: 0, processes: 0 }) },
       packages: this.cache.stats(),
     };
   }

@@ -39,3 +39,26 @@ export class ProcessHandle {
     if (this.alive) native.pidfdKill(this.pidfd, 'SIGKILL');
   }
 }
+
+/** The NSpid line of /proc/<pid>/status: the process's pid in each PID namespace it is in, ours first. */
+export function parseNsPids(status: string): number[] {
+  const line = /^NSpid:\s+(.*)$/m.exec(status)?.[1];
+  return line ? line.trim().split(/\s+/).map(Number) : [];
+}
+
+/**
+ * Of `candidates` (pids as we see them), the one whose pid one PID namespace below ours is `innerPid`: how a
+ * process that a Zygote reported by its pid in the Zygotes' namespace is found among its cgroup's members.
+ */
+export function findByInnerPid(candidates: readonly number[], innerPid: number): number | null {
+  for (const pid of candidates) {
+    let status: string;
+    try {
+      status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    } catch {
+      continue; // gone already
+    }
+    if (parseNsPids(status)[1] === innerPid) return pid;
+  }
+  return null;
+}

@@ -121,18 +121,18 @@ export class SandboxFactory {
   }
 
   /**
-   * Starts a Zygote (service/runtime/zygote.py) into a prepared sandbox. It is root only inside a user
-   * namespace of its own, where root is an unprivileged host uid: enough to chroot and set the sandbox uid for
-   * what it forks (the only other uid mapped), nothing on the host. It stays in the daemon's PID namespace,
-   * so the pids it reports are ours.
+   * Starts the first Zygote (service/runtime/zygote.py) into a prepared sandbox: PID 1 of a new PID namespace
+   * owned by a new user namespace, where root is an unprivileged host uid: enough to chroot, to set the sandbox
+   * uid for what it forks (the only other uid mapped) and to move between PID namespaces below its own, nothing
+   * on the host. Every other Zygote is forked from it or from its descendants, so all share both namespaces.
    */
-  startZygote(sandbox: Sandbox, imports: string[]): RuntimeProcess {
-    const env: Record<string, string> = { ...BASE_ENV, SOCKPIT_IMPORTS: imports.join(','), SOCKPIT_PATHS: sandbox.spec.paths.join(':') };
+  startZygote(sandbox: Sandbox): RuntimeProcess {
+    const env: Record<string, string> = { ...BASE_ENV };
     // the filter a Zygote installs in every instance it forks (it can't build one itself)
     if (this.filters) env.SOCKPIT_INSTANCE_SECCOMP = this.filters.instance.toString('base64');
     const { uid, gid, zygoteUid = 400_000, zygoteGid = 400_000 } = this.opts;
     const userns = { uidMap: `0 ${zygoteUid} 1\n${uid} ${uid} 1\n`, gidMap: `0 ${zygoteGid} 1\n${gid} ${gid} 1\n` };
-    return this.spawnRuntime(sandbox, 'zygote.py', { uid: 0, gid: 0, pidNamespace: false, env, userns, seccomp: this.filters?.zygote });
+    return this.spawnRuntime(sandbox, 'zygote.py', { uid: 0, gid: 0, pidNamespace: true, env, userns, seccomp: this.filters?.zygote });
   }
 
   private spawnRuntime(
@@ -308,7 +308,7 @@ export class Sandbox {
 
   /** processes in the sandbox; more than one after a call means the function left children running */
   processCount(): number {
-    return this.factory.driver.memberCount(this.cgroup);
+    return this.factory.driver.members(this.cgroup).length;
   }
 
   memoryBytes(): number {

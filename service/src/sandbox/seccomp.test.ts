@@ -9,11 +9,12 @@ const ENOSYS = 0x00050026;
 const KILL = 0x80000000;
 
 /** Runs a classic BPF seccomp filter over one seccomp_data, as the kernel would (the opcodes we emit). */
-function run(filter: Buffer, nr: number, arg0 = 0, arch = ARCH_X86_64): number {
+function run(filter: Buffer, nr: number, arg0 = 0, arch = ARCH_X86_64, arg1 = 0): number {
   const data = Buffer.alloc(64);
   data.writeUInt32LE(nr, 0);
   data.writeUInt32LE(arch, 4);
   data.writeUInt32LE(arg0 >>> 0, 16);
+  data.writeUInt32LE(arg1 >>> 0, 24);
   let a = 0;
   for (let pc = 0; pc < filter.length / 8; ) {
     const code = filter.readUInt16LE(pc * 8);
@@ -43,7 +44,9 @@ function run(filter: Buffer, nr: number, arg0 = 0, arch = ARCH_X86_64): number {
   throw new Error('fell off the end of the filter');
 }
 
-const SYS = { read: 0, write: 1, clone: 56, fork: 57, execve: 59, chroot: 161, mount: 165, ptrace: 101, unshare: 272, clone3: 435, bpf: 321 };
+const SYS = { read: 0, write: 1, clone: 56, fork: 57, execve: 59, chroot: 161, mount: 165, ptrace: 101, unshare: 272, setns: 308, clone3: 435, bpf: 321 };
+const NEWUTS = 0x04000000;
+const NEWNS = 0x00020000;
 const NEWPID = 0x20000000;
 const NEWUSER = 0x10000000;
 const NEWNET = 0x40000000;
@@ -73,6 +76,15 @@ test('Zygotes may chroot and make PID, UTS and IPC namespaces, never user or net
   // the checks after an argument test still see the system call number
   assert.equal(run(f, SYS.read), ALLOW);
   assert.equal(run(f, SYS.bpf), EPERM);
+});
+
+test('setns: a Zygote may join a PID namespace (its own, after forking an instance) and nothing else', () => {
+  const z = buildFilter('zygote');
+  const fd = 7;
+  assert.equal(run(z, SYS.setns, fd, ARCH_X86_64, NEWPID), ALLOW);
+  for (const type of [0, NEWUSER, NEWNS, NEWNET, NEWUTS, NEWPID | NEWNET]) assert.equal(run(z, SYS.setns, fd, ARCH_X86_64, type), EPERM, `type ${type}`);
+  assert.equal(run(z, SYS.read), ALLOW, 'the checks after it still see the system call number');
+  assert.equal(run(buildFilter('instance'), SYS.setns, fd, ARCH_X86_64, NEWPID), EPERM, 'instances: never');
 });
 
 test('another architecture, or the x32 ABI, never gets through', () => {

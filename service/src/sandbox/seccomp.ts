@@ -5,7 +5,8 @@
 // Two profiles. Both refuse, with EPERM, the system calls that reach kernel surface a function never needs or
 // that would change the machine: mounts, ptrace, modules, kexec, bpf, perf, keyrings, io_uring, setns, new
 // user/mount/network/cgroup/time namespaces, time and host name changes, reboot... The Zygote profile still
-// allows what forking into a sandbox needs (chroot; unshare and clone of PID, UTS and IPC namespaces).
+// allows what forking into a sandbox needs (chroot; unshare and clone of PID, UTS and IPC namespaces; setns of
+// a PID namespace only, so a Zygote can return to its own after it forked an instance into a new one).
 // clone3 answers ENOSYS: its flags sit in memory a filter can't read, and libc falls back to clone.
 
 export type Profile = 'instance' | 'zygote';
@@ -99,6 +100,8 @@ export interface Rules {
   deny: string[];
   /** refused with EPERM when their first argument has any of these bits (clone and unshare flags) */
   denyFlags: Record<string, number>;
+  /** refused with EPERM unless their second argument is exactly this value (setns's namespace type) */
+  onlyArg1?: Record<string, number>;
   /** answered ENOSYS, so libc falls back to an older call the filter can inspect */
   enosys: string[];
 }
@@ -112,8 +115,9 @@ export function rulesFor(profile: Profile): Rules {
     };
   }
   return {
-    deny: ALWAYS_DENIED,
+    deny: ALWAYS_DENIED.filter((name) => name !== 'setns'),
     denyFlags: { clone: ALL_NAMESPACES & ~ZYGOTE_NAMESPACES, unshare: ALL_NAMESPACES & ~ZYGOTE_NAMESPACES },
+    onlyArg1: { setns: CLONE_NEWPID },
     enosys: ['clone3'],
   };
 }
@@ -132,6 +136,7 @@ const ENOSYS = 38;
 const OFF_NR = 0;
 const OFF_ARCH = 4;
 const OFF_ARG0 = 16;
+const OFF_ARG1 = 24;
 
 type Label = 'eperm' | 'enosys' | 'kill';
 interface Insn {
@@ -162,6 +167,15 @@ function program(rules: Rules): Insn[] {
       { code: JEQ_K, k: nr(name), jt: 0, jf: 3 },
       { code: LD_W_ABS, k: OFF_ARG0 },
       { code: JSET_K, k: mask, jt: 'eperm', jf: 0 },
+      { code: LD_W_ABS, k: OFF_NR },
+    );
+  }
+  for (const [name, value] of Object.entries(rules.onlyArg1 ?? {})) {
+    // an int argument: the kernel reads its low 32 bits only, so they are all a filter must check
+    p.push(
+      { code: JEQ_K, k: nr(name), jt: 0, jf: 3 },
+      { code: LD_W_ABS, k: OFF_ARG1 },
+      { code: JEQ_K, k: value, jt: 0, jf: 'eperm' },
       { code: LD_W_ABS, k: OFF_NR },
     );
   }

@@ -8,7 +8,7 @@ function inv(over: Partial<InvocationEvent>): InvocationEvent {
   return { type: 'invocation', function: 'hello', version: 1, tier: 'warm', zygote: null, sandbox: 's', status: 200, error: null, phases: { total: 1 }, ...over };
 }
 
-const GAUGES: GaugeValues = { pool: { free: 7, inUse: 3 }, instances: { live: 5, idle: 2 }, zygotes: { count: 4, memoryBytes: 123456 }, cache: { packages: 11, bytes: 2048 } };
+const GAUGES: GaugeValues = { pool: { free: 7, inUse: 3 }, instances: { live: 5, idle: 2 }, zygotes: { count: 4, memoryBytes: 123456, processes: 5 }, cache: { packages: 11, bytes: 2048 } };
 
 /** the value of one sample line `name{labels} value` */
 function sample(text: string, series: string): number | undefined {
@@ -73,7 +73,7 @@ test('gauges read the live values once per scrape; process metrics are prefixed;
   assert.match(text, /^# TYPE sockpit_invocation_seconds histogram$/m);
   assert.match(m.contentType, /^text\/plain/);
 
-  values = { ...GAUGES, zygotes: { count: 9, memoryBytes: 1 } };
+  values = { ...GAUGES, zygotes: { count: 9, memoryBytes: 1, processes: 10 } };
   assert.equal(sample(await m.text(), 'sockpit_zygotes'), 9);
   assert.equal(reads, 2);
 

@@ -4,13 +4,14 @@
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { EventBus, Published } from './events';
+import type { ZygoteStats } from '../zygotes/manager';
 import { ZYGOTE_ACTIONS, totalMs } from './stats';
 
 /** Live values read on every scrape. */
 export interface GaugeValues {
   pool: { free: number; inUse: number };
   instances: { live: number; idle: number };
-  zygotes: { count: number; memoryBytes: number };
+  zygotes: ZygoteStats;
   cache: { packages: number; bytes: number };
 }
 

@@ -1,6 +1,11 @@
 // The Zygote tier: keeps the lineage of Zygote processes (tree.ts decides, this file does), forks instances
 // from the best match, grows the tree on misses, evicts under the memory budget, and survives Zygote deaths:
 // a request whose Zygote died falls back to its parent, and the base is started again when needed.
+//
+// Below the tree sits the first Zygote, which the daemon spawns: PID 1 of the namespace every Zygote lives in
+// (zygote.py says why there must be one). It is never asked for instances, imports nothing and forks only
+// base Zygotes, so no function's package ever runs in it; when it dies, the kernel ends every Zygote with it
+// and the next request starts it again.
 
 import fs from 'node:fs';
 import * as native from '../../../native';
@@ -10,7 +15,7 @@ import { instanceEnvironment, Sandbox, SandboxFactory } from '../sandbox/sandbox
 import type { EventBus } from '../telemetry/events';
 import type { PackageRef } from '../functions/store';
 import { ZygoteNode, ZygoteTree } from './tree';
-import { ZygoteProcess } from './zygote';
+import { ForkRequest, ZygoteProcess } from './zygote';
 
 
 export interface ZygoteManagerOptions {
@@ -34,6 +39,8 @@ export interface ZygoteInfo {
   lastUsed: string;
 }
 
+export type ZygoteStats = { count: number; memoryBytes: number; processes: number };
+
 export interface ForkedInstance {
   zygote: string;
   /** ms spent growing the tree first, when it grew */
@@ -50,6 +57,9 @@ type Node = ZygoteNode<ZygoteProcess>;
 export class ZygoteManager {
   readonly tree: ZygoteTree<ZygoteProcess>;
   private rootStarting: Promise<Node> | null = null;
+  /** the first Zygote (not in the tree), and its start when one is under way */
+  private first: ZygoteProcess | null = null;
+  private firstStarting: Promise<ZygoteProcess> | null = null;
   private closed = false;
 
   constructor(
@@ -110,8 +120,9 @@ export class ZygoteManager {
     }));
   }
 
-  stats(): { count: number; memoryBytes: number } {
-    return { count: this.tree.nodes.size, memoryBytes: this.tree.memoryBytes() };
+  /** count and memory: the tree's Zygotes; processes: those and the first Zygote, every process of the tier */
+  stats(): ZygoteStats {
+    return { count: this.tree.nodes.size, memoryBytes: this.tree.memoryBytes(), processes: this.tree.nodes.size + (this.first?.alive ? 1 : 0) };
   }
 
   /** Kills every Zygote and destroys their sandboxes. */
@@ -119,7 +130,9 @@ export class ZygoteManager {
     this.closed = true;
     const nodes = [...this.tree.nodes.values()];
     for (const node of nodes) this.tree.remove(node);
-    await Promise.all(nodes.map(async (n) => n.process && (n.process.kill(), await n.process.sandbox.destroy())));
+    const processes = [...nodes.map((n) => n.process), this.first].filter((p): p is ZygoteProcess => p !== null && p !== undefined);
+    this.first = null;
+    await Promise.all(processes.map(async (p) => (p.kill(), await p.sandbox.destroy())));
   }
 
   private ensureRoot(): Promise<Node> {
@@ -131,45 +144,65 @@ export class ZygoteManager {
 
   private async startRoot(): Promise<Node> {
     if (this.closed) throw new SockpitError('unavailable', 'the Zygote tier is closed');
+    const first = await this.ensureFirst();
+    return this.forkZygote(first, this.tree.add(null, [], Date.now()), [], []);
+  }
+
+  private ensureFirst(): Promise<ZygoteProcess> {
+    if (this.first?.alive) return Promise.resolve(this.first);
+    this.firstStarting ??= this.startFirst().finally(() => (this.firstStarting = null));
+    return this.firstStarting;
+  }
+
+  private async startFirst(): Promise<ZygoteProcess> {
+    if (this.closed) throw new SockpitError('unavailable', 'the Zygote tier is closed');
     const sandbox = this.factory.prepare({ codeDir: null, paths: [], environment: {}, limits: this.opts.limits });
     let process: ZygoteProcess;
     try {
-      const started = this.factory.startZygote(sandbox, []);
+      const started = this.factory.startZygote(sandbox);
       process = new ZygoteProcess(started.process, started.channelFd, started.outputFd, sandbox, this.opts.timeoutMs);
     } catch (err) {
       await sandbox.destroy();
       throw err;
     }
-    const node = this.tree.add(null, [], Date.now());
-    node.process = process;
-    this.watch(node);
+    void process.exited().then(() => {
+      if (this.first === process) this.first = null;
+      void sandbox.destroy();
+    });
     try {
       await process.ready;
     } catch (err) {
-      this.onDeath(node, (err as Error).message);
+      process.kill();
       throw err;
     }
-    return this.becomeReady(node);
+    if (this.closed) {
+      process.kill();
+      throw new SockpitError('unavailable', 'the Zygote tier is closed');
+    }
+    this.first = process;
+    sandbox.freezeWhenIdle(FREEZE_GRACE_MS);
+    return process;
   }
 
   /** A child of `parent` that imports what `packages` has beyond the parent's set. */
-  private async grow(parent: Node, packages: PackageRef[]): Promise<Node> {
+  private grow(parent: Node, packages: PackageRef[]): Promise<Node> {
+    if (!parent.process) return Promise.reject(new SockpitError('internal', `Zygote ${parent.id} has no process`));
     const missing = packages.filter((p) => !parent.packages.has(p.key));
-    const sandbox = this.factory.prepare({
-      codeDir: null,
-      paths: packages.map((p) => p.sandboxPath),
-      environment: {},
-      limits: this.opts.limits,
-    });
     const node = this.tree.add(parent, packages.map((p) => p.key), Date.now());
+    return this.forkZygote(parent.process, node, packages.map((p) => p.sandboxPath), missing.flatMap((p) => p.topLevel), parent);
+  }
+
+  /** Forks the Zygote of `node` (just added to the tree) from `from`, which imports `imports` on `paths`. */
+  private async forkZygote(from: ZygoteProcess, node: Node, paths: string[], imports: string[], parent: Node | null = null): Promise<Node> {
+    const sandbox = this.factory.prepare({ codeDir: null, paths, environment: {}, limits: this.opts.limits });
     const [controlParent, controlChild] = native.socketpair();
     const [outputRead, outputWrite] = native.pipe();
     let process: ZygoteProcess | undefined;
     try {
-      const forked = await this.fork(parent, sandbox, [controlChild, outputWrite], {
+      const forked = await this.fork(from, parent, sandbox, [controlChild, outputWrite], {
         kind: 'zygote',
         paths: sandbox.spec.paths,
-        imports: missing.flatMap((p) => p.topLevel),
+        imports,
         uid: 0,
         gid: 0,
         hostname: 'sockpit-zygote',
@@ -181,7 +214,7 @@ export class ZygoteManager {
         fs.closeSync(outputRead);
       }
       this.tree.remove(node);
-      this.bus?.publish({ type: 'zygote', action: 'died', id: node.id, parent: parent.id, packages: [...node.packages], reason: (err as Error).message });
+      this.bus?.publish({ type: 'zygote', action: 'died', id: node.id, parent: parent?.id ?? null, packages: [...node.packages], reason: (err as Error).message });
       await sandbox.destroy();
       throw err;
     }
@@ -195,7 +228,7 @@ export class ZygoteManager {
     const [outputRead, outputWrite] = native.pipe();
     let forked;
     try {
-      forked = await this.fork(node, sandbox, [channelChild, outputWrite], {
+      forked = await this.fork(node.process!, node, sandbox, [channelChild, outputWrite], {
         kind: 'instance',
         paths: sandbox.spec.paths,
         env: instanceEnvironment(sandbox.spec),
@@ -222,20 +255,21 @@ export class ZygoteManager {
     });
   }
 
-  /** One fork request: thaws the Zygote, sends [channel, output, root, cgroup join files], closes our copies. */
-  private async fork(node: Node, sandbox: Sandbox, ends: [number, number], request: Parameters<ZygoteProcess['fork']>[0]) {
-    const process = node.process;
-    if (!process) throw new SockpitError('internal', `Zygote ${node.id} has no process`);
+  /**
+   * One fork request to `process` (the Zygote of `node`, or the first Zygote when node is null): thaws it,
+   * sends [channel, output, root, cgroup join files], closes our copies.
+   */
+  private async fork(process: ZygoteProcess, node: Node | null, sandbox: Sandbox, ends: [number, number], request: ForkRequest) {
     const root = fs.openSync(sandbox.dirs.root, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
     const join = this.factory.joinFdsOf(sandbox.cgroup);
-    node.busy++;
+    if (node) node.busy++;
     try {
       process.sandbox.thaw();
-      return await process.fork(request, [...ends, root, ...join], join.length);
+      return await process.fork(request, [...ends, root, ...join], join.length, () => this.factory.driver.members(sandbox.cgroup));
     } finally {
-      node.busy--;
+      if (node) node.busy--;
       for (const fd of [...ends, root]) fs.closeSync(fd);
-      if (node.busy === 0 && process.alive) process.sandbox.freezeWhenIdle(FREEZE_GRACE_MS);
+      if ((node?.busy ?? 0) === 0 && process.alive) process.sandbox.freezeWhenIdle(FREEZE_GRACE_MS);
     }
   }
 

@@ -4,7 +4,7 @@
 
 import net from 'node:net';
 import * as native from '../../../native';
-import { ProcessHandle } from '../sandbox/process';
+import { findByInnerPid, ProcessHandle } from '../sandbox/process';
 import { SockpitError } from '../errors';
 import { encodeFrame, FrameDecoder } from '../sandbox/framing';
 import type { Sandbox } from '../sandbox/sandbox';
@@ -32,6 +32,12 @@ interface Pending {
   resolve: (forked: Forked) => void;
   reject: (err: Error) => void;
   timer: NodeJS.Timeout;
+  /** the members of the new process's cgroup, as we see them: where it is found once it joined */
+  members?: () => number[];
+  /** its pid in the Zygotes' PID namespace, from the Zygote */
+  innerPid?: number;
+  /** it said it is in its cgroup */
+  joined?: boolean;
   process?: ProcessHandle;
   /** the new process's ready message, when it overtook its parent's pid message */
   earlyReady?: Answer;
@@ -40,6 +46,7 @@ interface Pending {
 interface Answer {
   id?: string;
   pid?: number;
+  joined?: boolean;
   ready?: boolean;
   ok?: boolean;
   error?: string;
@@ -95,13 +102,15 @@ export class ZygoteProcess {
 
   /**
    * Asks the Zygote to fork. `fds` are [channel, output, root, ...cgroup join files]; they are sent, not
-   * kept: the caller closes its copies. Resolves once the new process said it is ready.
+   * kept: the caller closes its copies. `members` lists the pids in the new process's cgroup (it is found
+   * there: the pid the Zygote reports is one of its own namespace). Resolves once the new process is ready.
    */
-  fork(request: ForkRequest, fds: number[], cgroups: number): Promise<Forked> {
+  fork(request: ForkRequest, fds: number[], cgroups: number, members: () => number[]): Promise<Forked> {
     if (!this.alive) return Promise.reject(new SockpitError('instance_died', `the Zygote ${this.exitReason}`));
     const id = `f${++this.seq}`;
     const header = { op: 'fork', id, cgroups, ...request };
     const answer = this.expect(id);
+    this.pending.get(id)!.members = members;
     try {
       native.sendFds(this.controlFd, encodeFrame(Buffer.from(JSON.stringify(header))), fds);
     } catch (err) {
@@ -132,17 +141,24 @@ export class ZygoteProcess {
     });
   }
 
-  /** Watches the new process from its first word on: if it dies before it is ready, the request fails now. */
-  private track(id: string, p: Pending, pid: number): void {
+  /**
+   * Once the Zygote told the new process's pid and the process said it joined its cgroup: finds it there and
+   * watches it, so if it dies before it is ready the request fails now.
+   */
+  private track(id: string, p: Pending): void {
+    if (p.process || !p.joined || p.innerPid === undefined || !p.members) return;
+    const pid = findByInnerPid(p.members(), p.innerPid);
     try {
+      if (pid === null) throw new Error('not in its cgroup');
       p.process = ProcessHandle.adopt(pid);
     } catch (err) {
-      this.settle(id, p, new SockpitError('instance_died', `the forked process ${pid} is gone: ${(err as Error).message}`));
+      this.settle(id, p, new SockpitError('instance_died', `the forked process (${p.innerPid} in the Zygotes' namespace) is gone: ${(err as Error).message}`));
       return;
     }
     void p.process.exited.then(() => {
       if (this.pending.get(id) === p) this.settle(id, p, new SockpitError('instance_died', `the forked process ${pid} died before it was ready`));
     });
+    if (p.earlyReady && this.pending.get(id) === p) this.settle(id, p, { process: p.process, importMs: p.earlyReady.import_ms });
   }
 
   private settle(id: string, p: Pending, result: Error | Forked): void {
@@ -168,19 +184,21 @@ export class ZygoteProcess {
         this.kill();
         return;
       }
-      const p = this.pending.get(String(answer.id));
+      const id = String(answer.id);
+      const p = this.pending.get(id);
       if (!p) continue; // the answer to a request that already timed out
       if (typeof answer.pid === 'number' && answer.pid > 0) {
-        this.track(String(answer.id), p, answer.pid);
-        if (p.earlyReady && p.process && this.pending.get(String(answer.id)) === p) {
-          this.settle(String(answer.id), p, { process: p.process, importMs: p.earlyReady.import_ms });
-        }
-      } else if (answer.ok === false) this.settle(String(answer.id), p, new SockpitError('bad_request', `the Zygote refused: ${answer.error}`));
-      else if (answer.ready === false) this.settle(String(answer.id), p, new SockpitError('internal', `the forked process failed: ${answer.error}`));
+        p.innerPid = answer.pid;
+        this.track(id, p);
+      } else if (answer.joined === true) {
+        p.joined = true;
+        this.track(id, p);
+      } else if (answer.ok === false) this.settle(id, p, new SockpitError('bad_request', `the Zygote refused: ${answer.error}`));
+      else if (answer.ready === false) this.settle(id, p, new SockpitError('internal', `the forked process failed: ${answer.error}`));
       else if (answer.ready === true) {
-        // the new process and its parent write independently: its ready may come before the parent's pid
+        // the new process and its Zygote write independently: its ready may come before the Zygote's pid
         if (!p.process) p.earlyReady = answer;
-        else this.settle(String(answer.id), p, { process: p.process, importMs: answer.import_ms });
+        else this.settle(id, p, { process: p.process, importMs: answer.import_ms });
       }
     }
   }

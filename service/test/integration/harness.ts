@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { SockpitClient } from '../../src/client';
 import { cgroupsOf, processesOf } from '../../src/bench/leaks';
+import { parseNsPids } from '../../src/sandbox/process';
 
 const REPO = path.resolve(__dirname, '../../..');
 const CLI = path.join(REPO, 'bin/sockpit.js');
@@ -101,10 +102,17 @@ export async function startDaemon(config: Record<string, unknown> = {}, opts: St
 
 export { cgroupsOf, processesOf, mountsOf, uidOf } from '../../src/bench/leaks';
 
-/** How many processes the daemon says it runs: one per live instance and one per Zygote. */
+/** A Zygote's pid in the Zygotes' PID namespace (what os.getpid() says inside it), from its host pid. */
+export function pidInZygoteNamespace(hostPid: number): number {
+  const pids = parseNsPids(fs.readFileSync(`/proc/${hostPid}/status`, 'utf8'));
+  if (pids.length !== 2) throw new Error(`process ${hostPid} is not one PID namespace below ours: NSpid ${pids.join(' ')}`);
+  return pids[1];
+}
+
+/** How many processes the daemon says it runs: one per live instance and one per Zygote process (the tree's and the first). */
 export async function expectedProcesses(client: SockpitClient): Promise<number> {
   const s = await client.status();
-  return s.instances.live + s.zygotes.count;
+  return s.instances.live + s.zygotes.processes;
 }
 
 /** Waits until the processes in the daemon's cgroups are exactly the ones it accounts for. */

@@ -32,7 +32,7 @@ async function serve(opts: { heartbeatMs?: number; maxBufferedBytes?: number } =
   const bus = new EventBus(50);
   const stats = new Stats();
   stats.attach(bus);
-  const m = createMetrics(bus, () => ({ pool: { free: 3, inUse: 1 }, instances: { live: 2, idle: 1 }, zygotes: { count: 1, memoryBytes: 4096 }, cache: { packages: 5, bytes: 1000 } }));
+  const m = createMetrics(bus, () => ({ pool: { free: 3, inUse: 1 }, instances: { live: 2, idle: 1 }, zygotes: { count: 1, memoryBytes: 4096, processes: 2 }, cache: { packages: 5, bytes: 1000 } }));
   const app = Fastify({ logger: false, return503OnClosing: true });
   app.setErrorHandler((err, _req, reply) => {
     const { status, body } = toErrorResponse(err);

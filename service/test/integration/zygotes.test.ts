@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { buildWheelhouse } from '../fixtures/wheels';
-import { eventually, processesOf, startDaemon, TestDaemon } from './harness';
+import { eventually, pidInZygoteNamespace, processesOf, startDaemon, TestDaemon } from './harness';
 import type { Published } from '../../src/telemetry/events';
 
 let d: TestDaemon;
@@ -76,7 +76,7 @@ test('a miss grows the tree; the instance gets the import done by its Zygote, in
   const node = tree.find((z) => z.packages.join() === 'slowimport==1.0');
   assert.ok(node, `a Zygote for slowimport: ${JSON.stringify(tree)}`);
   const result = first.result as { imported_by: number; me: number; uid: number };
-  assert.equal(result.imported_by, node.pid, 'the module was imported by the Zygote, not by the instance');
+  assert.equal(result.imported_by, pidInZygoteNamespace(node.pid!), 'the module was imported by the Zygote, not by the instance');
   assert.equal(result.me, 1);
   assert.notEqual(result.uid, 0);
 
