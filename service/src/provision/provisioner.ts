@@ -163,7 +163,6 @@ export class Provisioner {
     if (tier !== 'warm') phases.load = reply.loadMs;
     phases.exec = reply.execMs;
     phases.total = performance.now() - started;
-    this.park(sandbox, fn);
 
     const invocation: Invocation = {
       function: fn.name,
@@ -176,7 +175,13 @@ export class Provisioner {
       body: reply.body,
       phases,
     };
-    this.publish(fn, invocation, invocation.ok ? 200 : 422, invocation.ok ? null : 'function_error');
+    // Parking (cgroup reads; without a warm budget, the teardown) and the event are no part of the caller's
+    // wait: they run once the response is written, and still before the daemon reads another request.
+    const parked = sandbox;
+    setImmediate(() => {
+      this.park(parked, fn);
+      this.publish(fn, invocation, invocation.ok ? 200 : 422, invocation.ok ? null : 'function_error');
+    });
     return invocation;
   }
 

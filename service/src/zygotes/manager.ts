@@ -120,9 +120,11 @@ export class ZygoteManager {
     }));
   }
 
-  /** count and memory: the tree's Zygotes; processes: those and the first Zygote, every process of the tier */
+  /** count and memory: the tree's Zygotes; processes: those, their spares and the first Zygote: every process of the tier */
   stats(): ZygoteStats {
-    return { count: this.tree.nodes.size, memoryBytes: this.tree.memoryBytes(), processes: this.tree.nodes.size + (this.first?.alive ? 1 : 0) };
+    const zygotes = [...this.tree.nodes.values()].map((n) => n.process).filter((p) => p?.alive);
+    const processes = zygotes.length + zygotes.filter((p) => p!.hasSpare).length + (this.first?.alive ? 1 : 0);
+    return { count: this.tree.nodes.size, memoryBytes: this.tree.memoryBytes(), processes };
   }
 
   /** Kills every Zygote and destroys their sandboxes. */

@@ -51,6 +51,8 @@ interface Answer {
   ok?: boolean;
   error?: string;
   import_ms?: number;
+  /** the Zygote made a spare (its pid) or could not (null) */
+  spare?: number | null;
 }
 
 export class ZygoteProcess {
@@ -59,6 +61,8 @@ export class ZygoteProcess {
   private readonly pending = new Map<string, Pending>();
   private seq = 0;
   private exitReason: string | null = null;
+  /** whether it keeps an instance forked ahead (zygote.py, "spare"): one more process of the tier */
+  hasSpare = false;
   private readonly exitWaiters: Array<() => void> = [];
   /** resolves when the Zygote said it is ready (its imports done), rejects if it died or timed out first */
   readonly ready: Promise<Forked>;
@@ -183,6 +187,10 @@ export class ZygoteProcess {
       } catch {
         this.kill();
         return;
+      }
+      if (answer.spare !== undefined) {
+        this.hasSpare = typeof answer.spare === 'number';
+        continue;
       }
       const id = String(answer.id);
       const p = this.pending.get(id);

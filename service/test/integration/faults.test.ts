@@ -43,9 +43,15 @@ function defineTests(): void {
     }
   }
 
-  /** sandbox-uid processes of the daemon that were not there before */
+  /** the daemon's processes that run as the sandbox uid: instances and what they forked */
+  function sandboxProcesses(dd: TestDaemon): Set<number> {
+    return new Set(processesOf(dd.stateDir).filter((pid) => uidOf(pid) === SANDBOX_UID));
+  }
+
+  /** sandbox-uid processes of the daemon that were not among them before (a Zygote's spare, forked ahead as
+   *  the Zygote's uid, is new once it became an instance) */
   function newSandboxProcesses(dd: TestDaemon, before: Set<number>): number[] {
-    return processesOf(dd.stateDir).filter((pid) => !before.has(pid) && uidOf(pid) === SANDBOX_UID);
+    return [...sandboxProcesses(dd)].filter((pid) => !before.has(pid));
   }
 
   function isAlive(pid: number): boolean {
@@ -68,7 +74,7 @@ function defineTests(): void {
 
     test('an instance killed mid-call: the caller gets 502 instance_died (retryable), the next call works', async () => {
       await d.deploy('victim', { 'f.py': sleeper('slept') });
-      const before = new Set(processesOf(d.stateDir));
+      const before = sandboxProcesses(d);
       const call = d.client.run('victim', { s: 10 });
       let victim = 0;
       await eventually(() => {
@@ -102,7 +108,7 @@ function defineTests(): void {
           '',
         ].join('\n'),
       });
-      const before = new Set(processesOf(d.stateDir));
+      const before = sandboxProcesses(d);
       const call = d.client.run('forker', { s: 2, child: 30 });
       let child = 0;
       await eventually(() => {
@@ -123,7 +129,7 @@ function defineTests(): void {
       await d.deploy('orphan', { 'f.py': sleeper('orphaned but fine') });
       const base = (await d.client.zygotes()).find((z) => z.parent === null);
       assert.ok(base?.pid, 'a base Zygote');
-      const before = new Set(processesOf(d.stateDir));
+      const before = sandboxProcesses(d);
       const call = d.client.run('orphan', { s: 1.5 });
       await eventually(() => newSandboxProcesses(d, before).some((pid) => nsPid(pid) === 1), 'the instance to start');
       await new Promise((r) => setTimeout(r, 200));
@@ -143,7 +149,7 @@ function defineTests(): void {
 
     test('SIGKILL of the daemon with calls in flight: the callers get an error, the restart keeps the functions and reclaims the rest', async () => {
       await d.deploy('inflight', { 'f.py': sleeper('done') });
-      const before = new Set(processesOf(d.stateDir));
+      const before = sandboxProcesses(d);
       const caller = new SockpitClient(d.socket);
       const calls = Array.from({ length: 4 }, () =>
         caller.run('inflight', { s: 20 }).then(

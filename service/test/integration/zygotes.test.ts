@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { buildWheelhouse } from '../fixtures/wheels';
-import { eventually, pidInZygoteNamespace, processesOf, startDaemon, TestDaemon } from './harness';
+import { eventually, noStrayProcesses, pidInZygoteNamespace, processesOf, startDaemon, TestDaemon } from './harness';
 import type { Published } from '../../src/telemetry/events';
 
 let d: TestDaemon;
@@ -183,6 +183,31 @@ test('a Zygote killed between calls leaves the tree; its requests fall back and 
   const now = await d.client.zygotes();
   assert.ok(!now.some((z) => z.id === base.id), 'the dead base left the tree');
   assert.ok(now.some((z) => z.parent === null && z.id !== base.id), 'a new base Zygote');
+});
+
+test('a Zygote keeps the next instance forked ahead: the next call becomes that spare, which dies with its Zygote', async () => {
+  await d.deploy('spare', { 'f.py': fn('def f(e):\n    return os.getpid()') });
+  const childrenOf = (pid: number) =>
+    fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  const base = (await d.client.zygotes()).find((z) => z.parent === null)!;
+  assert.equal((await d.client.run('spare')).tier, 'zygote', 'the first call forks (and leaves a spare behind)');
+  let spares: number[] = [];
+  await eventually(() => (spares = childrenOf(base.pid!).filter((pid) => procStatus(pid).uid === ZYGOTE_HOST_UID)).length === 1, 'one spare');
+  const [spare] = spares;
+  assert.equal(procStatus(spare).memoryCgroup, procStatus(base.pid!).memoryCgroup, 'a spare waits in its Zygote\'s cgroup');
+  await d.deploy('spare', { 'f.py': fn('def f(e):\n    return os.getuid()') }); // a new version: no warm instance
+  const r = await d.client.run('spare');
+  assert.equal(r.tier, 'zygote');
+  const instance = processesOf(d.stateDir).find((pid) => procStatus(pid).root.includes(`/sandboxes/${r.sandbox}/`));
+  assert.equal(instance, spare, 'the call was served by the spare');
+  assert.notEqual(procStatus(spare).uid, ZYGOTE_HOST_UID, 'which dropped to the sandbox uid');
+  let next = 0;
+  await eventually(() => (next = childrenOf(base.pid!).find((pid) => pid !== spare && procStatus(pid).uid === ZYGOTE_HOST_UID) ?? 0) > 0, 'the next spare');
+  process.kill(base.pid!, 'SIGKILL'); // (if it is frozen, it dies once the next fork thaws it)
+  await d.deploy('spare', { 'f.py': fn('def f(e):\n    return "after"') });
+  assert.equal((await d.client.run('spare')).result, 'after');
+  await eventually(() => !fs.existsSync(`/proc/${next}`), 'the spare to exit with its Zygote');
+  await noStrayProcesses(d);
 });
 
 test('under a tiny memory budget the tree shrinks back: a grown Zygote is evicted after serving', async () => {
