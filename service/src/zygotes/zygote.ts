@@ -86,7 +86,7 @@ export class ZygoteProcess {
     const output = new net.Socket({ fd: outputFd, readable: true, writable: false });
     output.on('data', () => {}); // drained: a Zygote's prints go nowhere
     output.on('error', () => {});
-    this.ready = startId === null ? Promise.resolve({ process }) : this.expect(startId, process);
+    this.ready = startId === null ? Promise.resolve({ process }) : this.expect(startId, { process });
     this.ready.catch(() => {});
     void process.exited.then((status) => {
       this.exitReason = status.signal ? `was killed by ${status.signal}` : status.code !== null ? `exited with code ${status.code}` : 'exited';
@@ -113,8 +113,7 @@ export class ZygoteProcess {
     if (!this.alive) return Promise.reject(new SockpitError('instance_died', `the Zygote ${this.exitReason}`));
     const id = `f${++this.seq}`;
     const header = { op: 'fork', id, cgroups, ...request };
-    const answer = this.expect(id);
-    this.pending.get(id)!.members = members;
+    const answer = this.expect(id, { members });
     try {
       native.sendFds(this.controlFd, encodeFrame(Buffer.from(JSON.stringify(header))), fds);
     } catch (err) {
@@ -133,7 +132,7 @@ export class ZygoteProcess {
     return new Promise((resolve) => this.exitWaiters.push(resolve));
   }
 
-  private expect(id: string, process?: ProcessHandle): Promise<Forked> {
+  private expect(id: string, known: Pick<Pending, 'process' | 'members'> = {}): Promise<Forked> {
     return new Promise<Forked>((resolve, reject) => {
       const timer = setTimeout(() => {
         const p = this.pending.get(id);
@@ -141,7 +140,7 @@ export class ZygoteProcess {
         p.process?.kill(); // half-made: it must not linger
         this.settle(id, p, new SockpitError('timeout', `the Zygote did not answer request ${id} within ${this.timeoutMs} ms`));
       }, this.timeoutMs);
-      this.pending.set(id, { resolve, reject, timer, process });
+      this.pending.set(id, { resolve, reject, timer, ...known });
     });
   }
 
