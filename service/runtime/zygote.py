@@ -4,16 +4,16 @@ on request, so they start with those imports done.
 sockpitd talks to it over fd 3, a stream socket; every message either way is a 4-byte big-endian length and
 a JSON object. A request is sent in one sendmsg with its fds attached, so they arrive with its first bytes
 (the kernel never hands out fds with bytes of another message).
-  request  {"op": "fork", "id": str, "kind": "instance" | "zygote", "paths": [sys.path entries],
+  fork     {"op": "fork", "id": str, "kind": "instance" | "zygote", "paths": [sys.path entries],
             "imports": [top-level modules, kind zygote], "env": {..., kind instance},
             "uid": int, "gid": int, "hostname": str, "cgroups": int}
            fds [channel, output, root, cgroup join files ("cgroups" of them)]
+  spare    {"op": "spare", "id": str}   fds [the spare's socket]
   replies, all tagged with the request's id, on this same socket:
            {"id", "pid": <the new process in the Zygotes' PID namespace>}  from the Zygote, once it forked
            {"id", "joined": true}  from the new process, once it is in its cgroups (sockpitd finds it there)
            {"id", "ready": true, "import_ms"?} or {"id", "ready": false, "error"}  from the new process
            {"id", "ok": false, "error"}  from the Zygote, for a request it refuses
-  and, without an id, {"spare": <pid> | null} each time the Zygote made (or failed to make) a spare.
   At start-up the first Zygote says {"id": "start", "ready": true}.
 The new process then speaks on the channel it was given: an instance serves calls (instance.py), a Zygote
 serves fork requests (this file).
@@ -27,15 +27,18 @@ into the passed root, drops to the unprivileged uid with no_new_privs (an instan
 not keep, and only then says it is ready. Zygotes ignore SIGCHLD, so the kernel reaps what they fork; sockpitd
 watches each new process through a pidfd of its own.
 
-A Zygote that forks instances keeps one forked ahead, a spare: the fork, the new process's start-up and its
-UTS and IPC namespaces are made before the request comes, and grow with the Zygote's memory (2.7 ms of a
-pandas Zygote's 4.7 ms fork path here). A request for an instance goes to the spare with its fds; the Zygote
-makes the next spare after it answered. The spare is in its Zygote's cgroup until it joins its own, and it
-exits when its Zygote does (its request socket reaches EOF, and PR_SET_PDEATHSIG).
+A spare is an instance forked ahead of its request: the fork, the new process's start-up, its UTS and IPC
+namespaces and the clearing of its environment are done before a call comes (the fork grows with the
+Zygote's memory: 2.7 ms of a pandas Zygote's 4.7 ms fork path here). sockpitd asks for one with a socket
+whose other end it keeps, and later sends an instance's fork request straight to the spare on it, so a call
+wakes one process instead of two. The spare answers on that socket, {"id", "ready": ...} as above (sockpitd
+knows its pid already: no "pid", no "joined"), and becomes the instance. It waits in its Zygote's cgroup
+until it joins its own, and exits when its Zygote does (PR_SET_PDEATHSIG) or sockpitd closes its socket.
 """
 
 import base64
 import ctypes
+import gc
 import json
 import os
 import signal
@@ -101,42 +104,62 @@ def import_all(modules):
 
 
 class Request:
+    """A fork request ("fork": kind instance or zygote), or a Zygote's request for a spare ("spare")."""
+
     def __init__(self, header, fds):
+        if not isinstance(header, dict):
+            raise ValueError("a fork request is a JSON object")
         self.header = header
         self.id = str(header.get("id", ""))
-        self.kind = header.get("kind")
-        count = int(header.get("cgroups", 0))
-        if header.get("op") != "fork":
-            raise ValueError(f"a Zygote serves fork requests only, not {header.get('op')!r}")
-        if self.kind not in ("instance", "zygote"):
+        self.op = header.get("op")
+        self.kind = header.get("kind") if self.op == "fork" else "spare"
+        if self.op not in ("fork", "spare"):
+            raise ValueError(f"a Zygote serves fork requests only, not {self.op!r}")
+        if self.kind not in ("instance", "zygote", "spare"):
             raise ValueError(f"unknown fork kind {self.kind!r}")
-        need = 3 + count
+        count = int(header.get("cgroups", 0)) if self.op == "fork" else 0
+        need = 3 + count if self.op == "fork" else 1
         if len(fds) != need:
-            raise ValueError(f"a {self.kind} fork needs {need} fds, got {len(fds)}")
-        self.channel, self.output = fds[0], fds[1]
-        self.root = fds[2]
-        self.cgroups = fds[len(fds) - count:]
+            raise ValueError(f"a {self.kind} {self.op} request needs {need} fds, got {len(fds)}")
         self.fds = fds
+        if self.op == "fork":
+            self.channel, self.output, self.root = fds[0], fds[1], fds[2]
+            self.cgroups = fds[3:]
 
 
-def child(req, unshared=False):
-    """The new process: joins, unshares (unless a spare did already), chroots, drops privileges, then serves
-    as an instance or a Zygote."""
+def parse_request(body, fds):
+    """The Request in a message; ValueError (its fds closed) for anything that is not one."""
+    try:
+        try:
+            header = json.loads(body)
+        except ValueError:
+            raise ValueError("a Zygote serves fork requests only: this message is not one") from None
+        return Request(header, fds)
+    except (ValueError, TypeError) as exc:
+        for fd in fds:
+            os.close(fd)
+        raise ValueError(str(exc)) from None
+
+
+def child(req, spare_report=None):
+    """The new process: joins, unshares (unless it is a spare, which did already), chroots, drops privileges,
+    then serves as an instance or a Zygote. It reports on spare_report (a spare's socket), or on the Zygote's."""
     if req.kind == "instance":
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # a function waits for its own children
-    report = os.dup(CONTROL_FD)  # the Zygote's socket, kept above the fds set up below until ready is said
+    # kept above the fds set up below until ready is said
+    report = spare_report if spare_report is not None else os.dup(CONTROL_FD)
     try:
         for fd in req.cgroups:
             os.write(fd, b"0")  # v1 tasks: a single-threaded process moves itself without the global lock
-        write_all(report, frame({"id": req.id, "joined": True}))
-        if not unshared:
+        if spare_report is None:
+            write_all(report, frame({"id": req.id, "joined": True}))
             check(libc.unshare(CLONE_NEWUTS | CLONE_NEWIPC), "unshare")
+            os.environ.clear()
         hostname = req.header.get("hostname", "sockpit").encode()
         check(libc.sethostname(hostname, len(hostname)), "sethostname")
         os.fchdir(req.root)
         os.chroot(".")
         os.chdir("/")
-        os.environ.clear()
         os.environ.update({str(k): str(v) for k, v in req.header.get("env", {}).items()})
         for path in reversed(req.header.get("paths", [])):
             if path not in sys.path:
@@ -195,41 +218,26 @@ def fork(own_pid_ns, new_pid_ns, become):
             os._exit(2)
 
 
-class Spare:
-    """An instance forked ahead of its request (see the top of this file)."""
-
-    def __init__(self, own_pid_ns):
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            self.pid = fork(own_pid_ns, True, lambda: self._wait(ours, theirs))
-        except OSError:
-            ours.close()
-            raise
-        finally:
-            theirs.close()
-        self.sock = ours
-
-    def hand(self, body, fds):
-        """Gives the spare its request; False when it is gone (then the caller forks as without one)."""
-        try:
-            socket.send_fds(self.sock, [len(body).to_bytes(4, "big") + body], fds)
-            return True
-        except OSError:
-            return False
-        finally:
-            self.sock.close()
-
-    @staticmethod
-    def _wait(ours, theirs):
-        ours.close()
-        check(libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl(PR_SET_PDEATHSIG)")
-        check(libc.unshare(CLONE_NEWUTS | CLONE_NEWIPC), "unshare")
-        message = read_request(theirs)
-        if message is None:
-            os._exit(0)  # its Zygote is gone, or closed it
-        body, fds = message
-        theirs.close()
-        child(Request(json.loads(body), fds), unshared=True)
+def spare(req):
+    """A spare (see the top of this file): made ready for an instance, it waits for its fork request on the
+    socket sockpitd keeps the other end of, answers there and becomes the instance."""
+    check(libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl(PR_SET_PDEATHSIG)")
+    check(libc.unshare(CLONE_NEWUTS | CLONE_NEWIPC), "unshare")
+    os.environ.clear()
+    sock = socket.socket(fileno=req.fds[0])
+    message = read_request(sock)
+    if message is None:
+        os._exit(0)  # sockpitd closed it: this spare is not needed
+    report = os.dup(sock.fileno())
+    sock.close()
+    try:
+        forked = parse_request(*message)
+        if forked.op != "fork" or forked.kind != "instance":
+            raise ValueError("a spare becomes an instance only")
+    except ValueError as exc:
+        write_all(report, frame({"id": "", "ready": False, "error": str(exc)}))
+        os._exit(1)
+    child(forked, spare_report=report)
 
 
 def read_request(sock):
@@ -257,50 +265,38 @@ def read_exact(sock, size):
 
 def serve():
     """The fork loop on fd 3: one request at a time."""
+    # What is imported by now is shared with every fork: the collector must not visit it (and so write to,
+    # and copy, each page of it) in a forked process.
+    gc.freeze()
     control = socket.socket(fileno=CONTROL_FD)
     own_pid_ns = libc.syscall(SYS_PIDFD_OPEN, os.getpid(), 0)  # each Zygote its own: a forked one has a new pid
     check(own_pid_ns, "pidfd_open")
-    spare = None
     while True:
         message = read_request(control)
         if message is None:
             return  # sockpitd closed the socket (or broke the framing): this Zygote is done
-        body, fds = message
-        req_id = ""
         try:
-            try:
-                header = json.loads(body)
-            except ValueError:
-                raise ValueError("a Zygote serves fork requests only: this message is not one") from None
-            if not isinstance(header, dict):
-                raise ValueError("a fork request is a JSON object")
-            req_id = str(header.get("id", ""))
-            req = Request(header, fds)
-        except (ValueError, TypeError) as exc:
-            for fd in fds:
-                os.close(fd)
-            write_all(CONTROL_FD, frame({"id": req_id, "ok": False, "error": str(exc)}))
+            req = parse_request(*message)
+        except ValueError as exc:
+            write_all(CONTROL_FD, frame({"id": request_id(message[0]), "ok": False, "error": str(exc)}))
             continue
-        for_instance = req.kind == "instance"
+        become = (lambda: spare(req)) if req.op == "spare" else (lambda: child(req))
         try:
-            if for_instance and spare is not None and spare.hand(body, req.fds):
-                pid = spare.pid
-            else:
-                pid = fork(own_pid_ns, for_instance, lambda: child(req))
-            answer = {"id": req.id, "pid": pid}
+            answer = {"id": req.id, "pid": fork(own_pid_ns, req.kind != "zygote", become)}
         except OSError as exc:
             answer = {"id": req.id, "ready": False, "error": f"fork: {exc}"}
-        if for_instance:
-            spare = None
         for fd in req.fds:
             os.close(fd)
         write_all(CONTROL_FD, frame(answer))
-        if for_instance:
-            try:
-                spare = Spare(own_pid_ns)
-            except OSError:
-                spare = None  # the next request forks as without one
-            write_all(CONTROL_FD, frame({"spare": spare and spare.pid}))
+
+
+def request_id(body):
+    """The id of a request that could not be parsed as one, for the refusal: "" when it has none."""
+    try:
+        header = json.loads(body)
+        return str(header.get("id", "")) if isinstance(header, dict) else ""
+    except ValueError:
+        return ""
 
 
 # Landlock (DESIGN.md "Privilege"): what a Zygote, and everything forked from it, may read. Root inside the

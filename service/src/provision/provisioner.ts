@@ -90,6 +90,9 @@ export class Provisioner {
       return await this.serve(fn, event);
     } finally {
       this.inFlight--;
+      // Zygotes replace the spares this call used once its response is written: forks beside the call would
+      // slow it down
+      setImmediate(() => this.zygotes?.refillSpares());
     }
   }
 
@@ -119,7 +122,7 @@ export class Provisioner {
       phase('sandbox');
       if (this.zygotes) {
         try {
-          const forked = await this.zygotes.forkInstance(fn.name, fn.packages, sandbox);
+          const forked = await this.zygotes.forkInstance(fn.name, fn.packages, sandbox, event);
           tier = 'zygote';
           zygote = forked.zygote;
           if (forked.growMs !== undefined) phases.grow = forked.growMs;

@@ -16,6 +16,7 @@ import type { EventBus } from '../telemetry/events';
 import type { PackageRef } from '../functions/store';
 import { ZygoteNode, ZygoteTree } from './tree';
 import { ForkRequest, ZygoteProcess } from './zygote';
+import type { ProcessHandle } from '../sandbox/process';
 
 
 export interface ZygoteManagerOptions {
@@ -76,9 +77,11 @@ export class ZygoteManager {
 
   /**
    * Forks an instance for a function into its prepared sandbox, from the best Zygote (growing the tree
-   * first when the policy says so). Throws when the tier can't serve it; the caller falls back to cold.
+   * first when the policy says so). `event`, when given, is sent to the instance as soon as it exists: it
+   * waits in the channel while the instance gets ready, and sandbox.call() only waits for the reply. Throws
+   * when the tier can't serve it; the caller falls back to cold.
    */
-  async forkInstance(fn: string, packages: PackageRef[], sandbox: Sandbox): Promise<ForkedInstance> {
+  async forkInstance(fn: string, packages: PackageRef[], sandbox: Sandbox, event?: Buffer): Promise<ForkedInstance> {
     const want = packages.map((p) => p.key);
     let growMs: number | undefined;
     for (let attempt = 0; attempt < MAX_FALLBACKS; attempt++) {
@@ -93,7 +96,7 @@ export class ZygoteManager {
         }
       }
       try {
-        await this.forkInto(node, fn, sandbox);
+        await this.forkInto(node, fn, sandbox, event);
         // the tree grew: bring it back within its budget, off this call's path
         if (growMs !== undefined) this.evict().catch((e) => console.error(`sockpitd: Zygote eviction failed: ${(e as Error).message}`));
         return { zygote: node.id, growMs };
@@ -123,7 +126,7 @@ export class ZygoteManager {
   /** count and memory: the tree's Zygotes; processes: those, their spares and the first Zygote: every process of the tier */
   stats(): ZygoteStats {
     const zygotes = [...this.tree.nodes.values()].map((n) => n.process).filter((p) => p?.alive);
-    const processes = zygotes.length + zygotes.filter((p) => p!.hasSpare).length + (this.first?.alive ? 1 : 0);
+    const processes = zygotes.reduce((sum, p) => sum + 1 + p!.spareCount, 0) + (this.first?.alive ? 1 : 0);
     return { count: this.tree.nodes.size, memoryBytes: this.tree.memoryBytes(), processes };
   }
 
@@ -225,20 +228,23 @@ export class ZygoteManager {
     return this.becomeReady(node);
   }
 
-  private async forkInto(node: Node, fn: string, sandbox: Sandbox): Promise<void> {
+  private async forkInto(node: Node, fn: string, sandbox: Sandbox, event?: Buffer): Promise<void> {
     const [channelParent, channelChild] = native.socketpair();
     const [outputRead, outputWrite] = native.pipe();
-    let forked;
+    const adopt = (process: ProcessHandle) => {
+      sandbox.adopt(this.factory.instance(process, channelParent, outputRead));
+      if (event) sandbox.sendAhead(event);
+    };
     try {
-      forked = await this.fork(node.process!, node, sandbox, [channelChild, outputWrite], {
+      const request: ForkRequest = {
         kind: 'instance',
         paths: sandbox.spec.paths,
         env: instanceEnvironment(sandbox.spec),
         uid: this.factory.uid,
         gid: this.factory.gid,
         hostname: 'sockpit',
-      });
-      sandbox.adopt(this.factory.instance(forked.process, channelParent, outputRead));
+      };
+      await this.fork(node.process!, node, sandbox, [channelChild, outputWrite], request, adopt);
     } catch (err) {
       if (!sandbox.instance) {
         fs.closeSync(channelParent);
@@ -258,19 +264,43 @@ export class ZygoteManager {
   }
 
   /**
-   * One fork request to `process` (the Zygote of `node`, or the first Zygote when node is null): thaws it,
-   * sends [channel, output, root, cgroup join files], closes our copies.
+   * One fork request to `process` (the Zygote of `node`, or the first Zygote when node is null): sends
+   * [channel, output, root, cgroup join files] and closes our copies. `onProcess`: ZygoteProcess.fork.
    */
-  private async fork(process: ZygoteProcess, node: Node | null, sandbox: Sandbox, ends: [number, number], request: ForkRequest) {
+  private async fork(process: ZygoteProcess, node: Node | null, sandbox: Sandbox, ends: [number, number], request: ForkRequest, onProcess?: (p: ProcessHandle) => void) {
     const root = fs.openSync(sandbox.dirs.root, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
     const join = this.factory.joinFdsOf(sandbox.cgroup);
+    try {
+      const members = () => this.factory.driver.members(sandbox.cgroup);
+      return await this.thawedFor(process, node, () => process.fork(request, [...ends, root, ...join], join.length, members, onProcess));
+    } finally {
+      for (const fd of [...ends, root]) fs.closeSync(fd);
+    }
+  }
+
+  /**
+   * Has every Zygote that forked instances make its next spare, now that the last became an instance (or
+   * there was none). The provisioner calls this once a call is answered: a fork beside the call would slow
+   * it down, and a call that comes while a spare is on its way waits for it (ZygoteProcess.fork).
+   */
+  refillSpares(): void {
+    for (const node of this.tree.nodes.values()) if (node.process?.wantsSpare) this.refillSpare(node);
+  }
+
+  private refillSpare(node: Node): void {
+    const process = node.process;
+    if (node.state !== 'ready' || !process?.alive) return;
+    void this.thawedFor(process, node, () => process.refillSpares(() => this.factory.driver.members(process.sandbox.cgroup)));
+  }
+
+  /** Runs `work` with the Zygote thawed (and its spare, which waits in its cgroup); freezes it when idle again. */
+  private async thawedFor<T>(process: ZygoteProcess, node: Node | null, work: () => Promise<T>): Promise<T> {
     if (node) node.busy++;
     try {
       process.sandbox.thaw();
-      return await process.fork(request, [...ends, root, ...join], join.length, () => this.factory.driver.members(sandbox.cgroup));
+      return await work();
     } finally {
       if (node) node.busy--;
-      for (const fd of [...ends, root]) fs.closeSync(fd);
       if ((node?.busy ?? 0) === 0 && process.alive) process.sandbox.freezeWhenIdle(FREEZE_GRACE_MS);
     }
   }

@@ -2,12 +2,14 @@
 // fork requests go out on (with their fds) and every answer comes back on (service/runtime/zygote.py).
 // Every request has a timeout; a Zygote that dies fails everything pending at once.
 
+import fs from 'node:fs';
 import net from 'node:net';
 import * as native from '../../../native';
 import { findByInnerPid, ProcessHandle } from '../sandbox/process';
 import { SockpitError } from '../errors';
 import { encodeFrame, FrameDecoder } from '../sandbox/framing';
 import type { Sandbox } from '../sandbox/sandbox';
+import { Spare } from './spare';
 
 export interface ForkRequest {
   kind: 'instance' | 'zygote';
@@ -41,6 +43,10 @@ interface Pending {
   process?: ProcessHandle;
   /** the new process's ready message, when it overtook its parent's pid message */
   earlyReady?: Answer;
+  /** called with the new process as soon as it is found, before it is ready */
+  onProcess?: (process: ProcessHandle) => void;
+  /** a spare: done once it is found (it says nothing itself until it gets a request) */
+  spare?: boolean;
 }
 
 interface Answer {
@@ -51,9 +57,13 @@ interface Answer {
   ok?: boolean;
   error?: string;
   import_ms?: number;
-  /** the Zygote made a spare (its pid) or could not (null) */
-  spare?: number | null;
 }
+
+/**
+ * Spares a Zygote that forks instances keeps: two, so calls that come back to back each find one ready while
+ * the one before is replaced (one spare: the next call waited for it about every other time here).
+ */
+const SPARES_KEPT = 2;
 
 export class ZygoteProcess {
   private readonly control: net.Socket;
@@ -61,8 +71,11 @@ export class ZygoteProcess {
   private readonly pending = new Map<string, Pending>();
   private seq = 0;
   private exitReason: string | null = null;
-  /** whether it keeps an instance forked ahead (zygote.py, "spare"): one more process of the tier */
-  hasSpare = false;
+  /** instances forked ahead (zygote.py, "spare"), more processes of the tier; and their making */
+  private spares: Spare[] = [];
+  private sparesStarting: Promise<void> | null = null;
+  /** it forked an instance: it keeps spares from then on */
+  wantsSpare = false;
   private readonly exitWaiters: Array<() => void> = [];
   /** resolves when the Zygote said it is ready (its imports done), rejects if it died or timed out first */
   readonly ready: Promise<Forked>;
@@ -92,6 +105,7 @@ export class ZygoteProcess {
       this.exitReason = status.signal ? `was killed by ${status.signal}` : status.code !== null ? `exited with code ${status.code}` : 'exited';
       for (const [id, p] of this.pending) this.settle(id, p, new SockpitError('instance_died', `the Zygote ${this.exitReason}`));
       this.control.destroy();
+      for (const spare of this.spares.splice(0)) spare.close();
       for (const waiter of this.exitWaiters.splice(0)) waiter();
     });
   }
@@ -104,21 +118,73 @@ export class ZygoteProcess {
     return this.process.pid;
   }
 
+  /** spares ready for a request */
+  get spareCount(): number {
+    return this.spares.filter((s) => s.alive).length;
+  }
+
   /**
-   * Asks the Zygote to fork. `fds` are [channel, output, root, ...cgroup join files]; they are sent, not
-   * kept: the caller closes its copies. `members` lists the pids in the new process's cgroup (it is found
-   * there: the pid the Zygote reports is one of its own namespace). Resolves once the new process is ready.
+   * Forks a new process. `fds` are [channel, output, root, ...cgroup join files]; they are sent, not kept: the
+   * caller closes its copies. `members` lists the pids in the new process's cgroup (it is found there: the pid
+   * the Zygote reports is one of its own namespace). `onProcess` gets the new process as soon as it is known,
+   * before it is ready. Resolves once it is ready. An instance is a spare, when there is one.
    */
-  fork(request: ForkRequest, fds: number[], cgroups: number, members: () => number[]): Promise<Forked> {
-    if (!this.alive) return Promise.reject(new SockpitError('instance_died', `the Zygote ${this.exitReason}`));
+  async fork(request: ForkRequest, fds: number[], cgroups: number, members: () => number[], onProcess?: (process: ProcessHandle) => void): Promise<Forked> {
+    // a spare on its way is nearly there, and the Zygote would make it first anyway
+    if (request.kind === 'instance' && this.spareCount === 0 && this.sparesStarting) await this.sparesStarting;
+    if (!this.alive) throw new SockpitError('instance_died', `the Zygote ${this.exitReason}`);
     const id = `f${++this.seq}`;
     const header = { op: 'fork', id, cgroups, ...request };
-    const answer = this.expect(id, { members });
+    if (request.kind === 'instance') {
+      this.wantsSpare = true;
+      for (let spare = this.spares.shift(); spare; spare = this.spares.shift()) {
+        if (!spare.alive) continue;
+        const { process } = spare;
+        onProcess?.(process);
+        return spare.hand(header, fds).then(() => ({ process }));
+      }
+    }
+    return this.send(header, fds, { members, onProcess });
+  }
+
+  /**
+   * Has the Zygote fork spares until it keeps SPARES_KEPT, unless that is under way; `members` lists the
+   * pids in the Zygote's own cgroup, where spares wait (and are found). Resolves when done; a spare that
+   * can't be made is left out until the next refill.
+   */
+  refillSpares(members: () => number[]): Promise<void> {
+    this.sparesStarting ??= (async () => {
+      while (this.alive && this.spareCount < SPARES_KEPT && (await this.makeSpare(members)));
+    })().finally(() => (this.sparesStarting = null));
+    return this.sparesStarting;
+  }
+
+  /** One more spare; false when none could be made. */
+  private async makeSpare(members: () => number[]): Promise<boolean> {
+    const [ours, theirs] = native.socketpair();
+    try {
+      const { process } = await this.send({ op: 'spare', id: `s${++this.seq}` }, [theirs], { members, joined: true, spare: true });
+      if (!this.alive) throw new SockpitError('instance_died', `the Zygote ${this.exitReason}`);
+      const spare = new Spare(process, ours, this.timeoutMs);
+      this.spares = [...this.spares.filter((s) => s.alive), spare];
+      void process.exited.then(() => spare.close());
+      return true;
+    } catch {
+      fs.closeSync(ours);
+      return false;
+    } finally {
+      fs.closeSync(theirs);
+    }
+  }
+
+  /** Sends one request with its fds; resolves with its answer (expect). */
+  private send(header: { op: string; id: string }, fds: number[], known: Pick<Pending, 'members' | 'onProcess' | 'joined' | 'spare'>): Promise<Forked> {
+    const answer = this.expect(header.id, known);
     try {
       native.sendFds(this.controlFd, encodeFrame(Buffer.from(JSON.stringify(header))), fds);
     } catch (err) {
-      const p = this.pending.get(id);
-      if (p) this.settle(id, p, new SockpitError('instance_died', `Can't send a fork request to the Zygote: ${(err as Error).message}`));
+      const p = this.pending.get(header.id);
+      if (p) this.settle(header.id, p, new SockpitError('instance_died', `Can't send a request to the Zygote: ${(err as Error).message}`));
     }
     return answer;
   }
@@ -132,7 +198,7 @@ export class ZygoteProcess {
     return new Promise((resolve) => this.exitWaiters.push(resolve));
   }
 
-  private expect(id: string, known: Pick<Pending, 'process' | 'members'> = {}): Promise<Forked> {
+  private expect(id: string, known: Pick<Pending, 'process' | 'members' | 'onProcess' | 'joined' | 'spare'> = {}): Promise<Forked> {
     return new Promise<Forked>((resolve, reject) => {
       const timer = setTimeout(() => {
         const p = this.pending.get(id);
@@ -161,6 +227,11 @@ export class ZygoteProcess {
     void p.process.exited.then(() => {
       if (this.pending.get(id) === p) this.settle(id, p, new SockpitError('instance_died', `the forked process ${pid} died before it was ready`));
     });
+    if (p.spare) {
+      this.settle(id, p, { process: p.process });
+      return;
+    }
+    p.onProcess?.(p.process);
     if (p.earlyReady && this.pending.get(id) === p) this.settle(id, p, { process: p.process, importMs: p.earlyReady.import_ms });
   }
 
@@ -186,10 +257,6 @@ export class ZygoteProcess {
       } catch {
         this.kill();
         return;
-      }
-      if (answer.spare !== undefined) {
-        this.hasSpare = typeof answer.spare === 'number';
-        continue;
       }
       const id = String(answer.id);
       const p = this.pending.get(id);

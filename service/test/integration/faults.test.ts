@@ -161,7 +161,9 @@ function defineTests(): void {
       await new Promise((r) => setTimeout(r, 200));
       const oldProcesses = processesOf(d.stateDir);
       const sandboxes = path.join(d.stateDir, 'sandboxes');
-      const oldSandboxes = fs.readdirSync(sandboxes);
+      // a tmpfs in the daemon's own mount namespace: seen through its /proc/<pid>/root
+      const sandboxesOf = (pid: number) => fs.readdirSync(`/proc/${pid}/root${sandboxes}`);
+      const oldSandboxes = sandboxesOf(d.pid);
       assert.ok(oldSandboxes.length >= 4);
       const oldPid = d.pid;
       const functions = (await d.client.listFunctions()).map((f) => f.name).sort();
@@ -180,7 +182,7 @@ function defineTests(): void {
       assert.equal(r.result, 'done');
       // the old daemon's instances and Zygotes were killed, its sandboxes, their mounts and its scratch are gone
       await eventually(() => oldProcesses.every((pid) => !isAlive(pid)), 'the old processes to be gone');
-      const now = fs.readdirSync(sandboxes);
+      const now = sandboxesOf(d.pid);
       assert.deepEqual(now.filter((id) => oldSandboxes.includes(id)), [], 'no stale sandbox directory');
       const mounts = mountsOf(d.pid, sandboxes);
       assert.deepEqual(mounts.filter((m) => oldSandboxes.some((id) => m.startsWith(path.join(sandboxes, id)))), [], 'no stale mount');

@@ -144,6 +144,34 @@ function isolationSuite(config: Record<string, unknown>): void {
     await daemonUnharmed();
   });
 
+  test("a function that fills /tmp is stopped at its memory limit: scratch is memory, never the host's disk", async () => {
+    await d.deploy('filler', {
+      'f.py': [
+        'def f(e):',
+        '    written = 0',
+        '    try:',
+        '        with open("/tmp/fill", "wb") as out:',
+        '            while written < 256 * 2**20:',
+        '                out.write(b"x" * 2**20)',
+        '                out.flush()',
+        '                written += 2**20',
+        '    except (OSError, MemoryError) as err:',
+        '        return {"stopped": type(err).__name__, "mb": written // 2**20}',
+        '    return {"stopped": None, "mb": written // 2**20}',
+        '',
+      ].join('\n'),
+      'ol.yaml': 'limits:\n  memory_mb: 64\n  timeout_ms: 20000\n',
+    });
+    const r = await d.client.run('filler');
+    // the write fails (ENOMEM/ENOSPC), or the memory limit kills the instance (507): never 256 MB on a disk
+    if (r.status === 200) {
+      const out = r.result as { stopped: string | null; mb: number };
+      assert.notEqual(out.stopped, null, `256 MB written to /tmp past a 64 MB limit: ${JSON.stringify(out)}`);
+      assert.ok(out.mb <= 64, `${out.mb} MB written to /tmp past a 64 MB limit`);
+    } else assert.equal(r.error?.code, 'out_of_memory', JSON.stringify(r));
+    await daemonUnharmed();
+  });
+
   test('a fork bomb is stopped at the pids limit and the daemon is unharmed', async () => {
     await d.deploy('forkbomb', {
       'f.py': 'import os\ndef f(e):\n    while True:\n        os.fork()\n',
