@@ -284,16 +284,15 @@ export class ZygoteManager {
    * it down, and a call that comes while a spare is on its way waits for it (ZygoteProcess.fork).
    */
   refillSpares(): void {
-    for (const node of this.tree.nodes.values()) if (node.process?.wantsSpare) this.refillSpare(node);
+    for (const node of this.tree.nodes.values()) {
+      const process = node.process;
+      // only those short of spares are thawed for it: the others may stay frozen
+      if (node.state !== 'ready' || !process?.needsSpares) continue;
+      void this.thawedFor(process, node, () => process.refillSpares(() => this.factory.driver.members(process.sandbox.cgroup)));
+    }
   }
 
-  private refillSpare(node: Node): void {
-    const process = node.process;
-    if (node.state !== 'ready' || !process?.alive) return;
-    void this.thawedFor(process, node, () => process.refillSpares(() => this.factory.driver.members(process.sandbox.cgroup)));
-  }
-
-  /** Runs `work` with the Zygote thawed (and its spare, which waits in its cgroup); freezes it when idle again. */
+  /** Runs `work` with the Zygote thawed (and its spares, which wait in its cgroup); freezes it when idle again. */
   private async thawedFor<T>(process: ZygoteProcess, node: Node | null, work: () => Promise<T>): Promise<T> {
     if (node) node.busy++;
     try {

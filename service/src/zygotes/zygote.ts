@@ -75,7 +75,7 @@ export class ZygoteProcess {
   private spares: Spare[] = [];
   private sparesStarting: Promise<void> | null = null;
   /** it forked an instance: it keeps spares from then on */
-  wantsSpare = false;
+  private wantsSpares = false;
   private readonly exitWaiters: Array<() => void> = [];
   /** resolves when the Zygote said it is ready (its imports done), rejects if it died or timed out first */
   readonly ready: Promise<Forked>;
@@ -123,6 +123,11 @@ export class ZygoteProcess {
     return this.spares.filter((s) => s.alive).length;
   }
 
+  /** it forks instances and is short of spares, none on the way: refillSpares() has work to do */
+  get needsSpares(): boolean {
+    return this.wantsSpares && this.alive && this.sparesStarting === null && this.spareCount < SPARES_KEPT;
+  }
+
   /**
    * Forks a new process. `fds` are [channel, output, root, ...cgroup join files]; they are sent, not kept: the
    * caller closes its copies. `members` lists the pids in the new process's cgroup (it is found there: the pid
@@ -136,7 +141,7 @@ export class ZygoteProcess {
     const id = `f${++this.seq}`;
     const header = { op: 'fork', id, cgroups, ...request };
     if (request.kind === 'instance') {
-      this.wantsSpare = true;
+      this.wantsSpares = true;
       for (let spare = this.spares.shift(); spare; spare = this.spares.shift()) {
         if (!spare.alive) continue;
         const { process } = spare;
