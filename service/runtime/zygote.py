@@ -4,11 +4,11 @@ on request, so they start with those imports done.
 sockpitd talks to it over fd 3, a stream socket; every message either way is a 4-byte big-endian length and
 a JSON object. A request is sent in one sendmsg with its fds attached, so they arrive with its first bytes
 (the kernel never hands out fds with bytes of another message).
-  fork     {"op": "fork", "id": str, "kind": "instance" | "zygote", "paths": [sys.path entries],
+  request  {"op": "fork", "id": str, "kind": "instance" | "zygote" | "spare", "paths": [sys.path entries],
             "imports": [top-level modules, kind zygote], "env": {..., kind instance},
             "uid": int, "gid": int, "hostname": str, "cgroups": int}
-           fds [channel, output, root, cgroup join files ("cgroups" of them)]
-  spare    {"op": "spare", "id": str}   fds [the spare's socket]
+           fds [channel, output, root, cgroup join files ("cgroups" of them)];
+           a spare's: [its socket, root, cgroup join files]
   replies, all tagged with the request's id, on this same socket:
            {"id", "pid": <the new process in the Zygotes' PID namespace>}  from the Zygote, once it forked
            {"id", "joined": true}  from the new process, once it is in its cgroups (sockpitd finds it there)
@@ -27,13 +27,14 @@ into the passed root, drops to the unprivileged uid with no_new_privs (an instan
 not keep, and only then says it is ready. Zygotes ignore SIGCHLD, so the kernel reaps what they fork; sockpitd
 watches each new process through a pidfd of its own.
 
-A spare is an instance forked ahead of its request: the fork, the new process's start-up, its UTS and IPC
-namespaces and the clearing of its environment are done before a call comes (the fork grows with the
-Zygote's memory: 2.7 ms of a pandas Zygote's 4.7 ms fork path here). sockpitd asks for one with a socket
-whose other end it keeps, and later sends an instance's fork request straight to the spare on it, so a call
-wakes one process instead of two. The spare answers on that socket, {"id", "ready": ...} as above (sockpitd
-knows its pid already: no "pid", no "joined"), and becomes the instance. It waits in its Zygote's cgroup
-until it joins its own, and exits when its Zygote does (PR_SET_PDEATHSIG) or sockpitd closes its socket.
+A spare is an instance forked ahead of its request, into a sandbox of its own that sockpitd prepared with
+no function in it yet: the fork (which grows with the Zygote's memory: 2.7 ms of a pandas Zygote's 4.7 ms
+fork path here), the cgroup join, the namespaces, the chroot, the uid and the seccomp filter are all done
+before a call comes. It then waits on a socket whose other end sockpitd keeps. For a call, sockpitd mounts
+the function's code into the spare's sandbox, sets its limits and sends {"id", "env", "paths"} with fds
+[channel, output] on that socket; the spare takes them, answers {"id", "ready": ...} there and serves calls as
+any instance. A call wakes one process, which has almost nothing left to do. A spare is unprivileged from
+the start, so it outlives its Zygote (a uid change clears PR_SET_PDEATHSIG): sockpitd kills it with its Zygote.
 """
 
 import base64
@@ -58,7 +59,6 @@ PR_SET_NO_NEW_PRIVS = 38
 PR_SET_SECCOMP = 22
 SECCOMP_MODE_FILTER = 2
 SYS_PIDFD_OPEN = 434
-PR_SET_PDEATHSIG = 1
 MAX_FDS = 64
 MAX_REQUEST = 1 << 20
 
@@ -104,27 +104,31 @@ def import_all(modules):
 
 
 class Request:
-    """A fork request ("fork": kind instance or zygote), or a Zygote's request for a spare ("spare")."""
+    """A fork request: for an instance, a Zygote or a spare."""
+
+    # the fds before the cgroup join files: [channel, output, root], or a spare's [socket, root]
+    LEADING_FDS = {"instance": 3, "zygote": 3, "spare": 2}
 
     def __init__(self, header, fds):
         if not isinstance(header, dict):
             raise ValueError("a fork request is a JSON object")
         self.header = header
         self.id = str(header.get("id", ""))
-        self.op = header.get("op")
-        self.kind = header.get("kind") if self.op == "fork" else "spare"
-        if self.op not in ("fork", "spare"):
-            raise ValueError(f"a Zygote serves fork requests only, not {self.op!r}")
-        if self.kind not in ("instance", "zygote", "spare"):
+        self.kind = header.get("kind")
+        if header.get("op") != "fork":
+            raise ValueError(f"a Zygote serves fork requests only, not {header.get('op')!r}")
+        if self.kind not in self.LEADING_FDS:
             raise ValueError(f"unknown fork kind {self.kind!r}")
-        count = int(header.get("cgroups", 0)) if self.op == "fork" else 0
-        need = 3 + count if self.op == "fork" else 1
+        leading = self.LEADING_FDS[self.kind]
+        need = leading + int(header.get("cgroups", 0))
         if len(fds) != need:
-            raise ValueError(f"a {self.kind} {self.op} request needs {need} fds, got {len(fds)}")
+            raise ValueError(f"a {self.kind} fork needs {need} fds, got {len(fds)}")
         self.fds = fds
-        if self.op == "fork":
+        if self.kind == "spare":
+            self.socket, self.root = fds[0], fds[1]
+        else:
             self.channel, self.output, self.root = fds[0], fds[1], fds[2]
-            self.cgroups = fds[3:]
+        self.cgroups = fds[leading:]
 
 
 def parse_request(body, fds):
@@ -141,38 +145,39 @@ def parse_request(body, fds):
         raise ValueError(str(exc)) from None
 
 
-def child(req, spare_report=None):
-    """The new process: joins, unshares (unless it is a spare, which did already), chroots, drops privileges,
-    then serves as an instance or a Zygote. It reports on spare_report (a spare's socket), or on the Zygote's."""
-    if req.kind == "instance":
+def child(req):
+    """The new process: joins its cgroups, unshares UTS and IPC, chroots, drops privileges (an instance or a
+    spare), says it is ready, then serves: as an instance, a Zygote, or a spare waiting for its instance."""
+    if req.kind != "zygote":
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # a function waits for its own children
-    # kept above the fds set up below until ready is said
-    report = spare_report if spare_report is not None else os.dup(CONTROL_FD)
+    report = os.dup(CONTROL_FD)  # the Zygote's socket, kept above the fds set up below until ready is said
     try:
         for fd in req.cgroups:
             os.write(fd, b"0")  # v1 tasks: a single-threaded process moves itself without the global lock
-        if spare_report is None:
-            write_all(report, frame({"id": req.id, "joined": True}))
-            check(libc.unshare(CLONE_NEWUTS | CLONE_NEWIPC), "unshare")
-            os.environ.clear()
+        write_all(report, frame({"id": req.id, "joined": True}))
+        check(libc.unshare(CLONE_NEWUTS | CLONE_NEWIPC), "unshare")
         hostname = req.header.get("hostname", "sockpit").encode()
         check(libc.sethostname(hostname, len(hostname)), "sethostname")
         os.fchdir(req.root)
         os.chroot(".")
         os.chdir("/")
-        os.environ.update({str(k): str(v) for k, v in req.header.get("env", {}).items()})
-        for path in reversed(req.header.get("paths", [])):
-            if path not in sys.path:
-                sys.path.insert(1, path)
+        os.environ.clear()
         null = os.open("/dev/null", os.O_RDWR)
         os.dup2(null, 0)
-        os.dup2(req.output, 1)
-        os.dup2(req.output, 2)
-        os.dup2(req.channel, CONTROL_FD)
-        os.closerange(CONTROL_FD + 1, report)
-        os.closerange(report + 1, 65536)
+        if req.kind == "spare":
+            for fd in (1, 2, CONTROL_FD):  # its own come with its instance's request
+                os.dup2(null, fd)
+            keep = [report, req.socket]
+        else:
+            take_function(req.header, req.channel, req.output)
+            keep = [report]
+        close_all_but(keep)
         ready = {"id": req.id, "ready": True}
-        if req.kind == "instance":
+        if req.kind == "zygote":
+            started = time.perf_counter()
+            import_all(req.header.get("imports", []))
+            ready["import_ms"] = (time.perf_counter() - started) * 1000
+        else:
             gid, uid = int(req.header["gid"]), int(req.header["uid"])
             os.setgroups([])
             os.setresgid(gid, gid, gid)
@@ -180,10 +185,8 @@ def child(req, spare_report=None):
             check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)")
             install_for_instancefilter()
             os.chdir("/tmp")
-        else:
-            started = time.perf_counter()
-            import_all(req.header.get("imports", []))
-            ready["import_ms"] = (time.perf_counter() - started) * 1000
+            if req.kind == "spare":
+                instance.warm_up()
         write_all(report, frame(ready))
         os.close(report)
     except BaseException as exc:
@@ -192,11 +195,61 @@ def child(req, spare_report=None):
             write_all(report, frame({"id": req.id, "ready": False, "error": detail}))
         finally:
             os._exit(1)
-    if req.kind == "instance":
-        instance.serve()
-    else:
+    if req.kind == "zygote":
         serve()
+    else:
+        if req.kind == "spare":
+            become_instance(req.socket)
+        instance.serve()
     os._exit(0)
+
+
+def take_function(header, channel, output):
+    """What makes a process the instance of one function: its environment, its packages on sys.path, its
+    output and, at fd 3, the channel its calls come on."""
+    os.environ.update({str(k): str(v) for k, v in header.get("env", {}).items()})
+    for path in reversed(header.get("paths", [])):
+        if path not in sys.path:
+            sys.path.insert(1, path)
+    os.dup2(output, 1)
+    os.dup2(output, 2)
+    os.dup2(channel, CONTROL_FD)
+
+
+def close_all_but(keep):
+    """Closes every fd above CONTROL_FD except those in keep."""
+    start = CONTROL_FD + 1
+    for fd in sorted(keep):
+        os.closerange(start, fd)
+        start = fd + 1
+    os.closerange(start, 65536)
+
+
+def become_instance(sock_fd):
+    """A spare's wait: {"id", "env", "paths"} with fds [channel, output] arrive on its socket (sockpitd has
+    mounted the function's code into the sandbox by then); it takes them, answers ready there, and returns
+    to serve calls. It exits when the socket closes first."""
+    sock = socket.socket(fileno=sock_fd)
+    message = read_request(sock)
+    if message is None:
+        os._exit(0)  # sockpitd let it go
+    body, fds = message
+    req_id = ""
+    try:
+        header = json.loads(body)
+        if not isinstance(header, dict) or len(fds) != 2:
+            raise ValueError("a spare takes {id, env, paths} with fds [channel, output]")
+        req_id = str(header.get("id", ""))
+        take_function(header, fds[0], fds[1])
+        for fd in fds:
+            os.close(fd)
+        write_all(sock.fileno(), frame({"id": req_id, "ready": True}))
+    except BaseException as exc:
+        try:
+            write_all(sock.fileno(), frame({"id": req_id, "ready": False, "error": f"{type(exc).__name__}: {exc}"}))
+        finally:
+            os._exit(1)
+    sock.close()
 
 
 def fork(own_pid_ns, new_pid_ns, become):
@@ -216,28 +269,6 @@ def fork(own_pid_ns, new_pid_ns, become):
         # back to our own namespace for what we fork next; a Zygote that can't is broken: it exits
         if new_pid_ns and libc.setns(own_pid_ns, CLONE_NEWPID) < 0:
             os._exit(2)
-
-
-def spare(req):
-    """A spare (see the top of this file): made ready for an instance, it waits for its fork request on the
-    socket sockpitd keeps the other end of, answers there and becomes the instance."""
-    check(libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl(PR_SET_PDEATHSIG)")
-    check(libc.unshare(CLONE_NEWUTS | CLONE_NEWIPC), "unshare")
-    os.environ.clear()
-    sock = socket.socket(fileno=req.fds[0])
-    message = read_request(sock)
-    if message is None:
-        os._exit(0)  # sockpitd closed it: this spare is not needed
-    report = os.dup(sock.fileno())
-    sock.close()
-    try:
-        forked = parse_request(*message)
-        if forked.op != "fork" or forked.kind != "instance":
-            raise ValueError("a spare becomes an instance only")
-    except ValueError as exc:
-        write_all(report, frame({"id": "", "ready": False, "error": str(exc)}))
-        os._exit(1)
-    child(forked, spare_report=report)
 
 
 def read_request(sock):
@@ -280,9 +311,8 @@ def serve():
         except ValueError as exc:
             write_all(CONTROL_FD, frame({"id": request_id(message[0]), "ok": False, "error": str(exc)}))
             continue
-        become = (lambda: spare(req)) if req.op == "spare" else (lambda: child(req))
         try:
-            answer = {"id": req.id, "pid": fork(own_pid_ns, req.kind != "zygote", become)}
+            answer = {"id": req.id, "pid": fork(own_pid_ns, req.kind != "zygote", lambda: child(req))}
         except OSError as exc:
             answer = {"id": req.id, "ready": False, "error": f"fork: {exc}"}
         for fd in req.fds:

@@ -187,18 +187,27 @@ export class CgroupPool {
       cg = this.newCgroup();
       this.book.addInUse(cg);
     }
-    if (this.book.needsLimits(cg, limits)) {
-      try {
-        this.driver.setLimits(cg, limits);
-        this.book.recordLimits(cg, limits);
-      } catch (err) {
-        this.book.forgetLimits(cg);
-        if (this.pooled) this.book.untake(cg);
-        else this.dropQuietly(cg);
-        throw err;
-      }
+    try {
+      this.setLimits(cg, limits);
+    } catch (err) {
+      if (this.pooled) this.book.untake(cg);
+      else this.dropQuietly(cg);
+      throw err;
     }
     return cg;
+  }
+
+  /** Sets the limits of a cgroup in use (one of a sandbox made before its function was known): only those
+   *  that differ from the ones it has are written. */
+  setLimits(cg: Cgroup, limits: Limits): void {
+    if (!this.book.needsLimits(cg, limits)) return;
+    try {
+      this.driver.setLimits(cg, limits);
+      this.book.recordLimits(cg, limits);
+    } catch (err) {
+      this.book.forgetLimits(cg);
+      throw err;
+    }
   }
 
   async release(cg: Cgroup): Promise<void> {

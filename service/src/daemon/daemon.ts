@@ -161,6 +161,7 @@ export class Daemon implements ApiBackend {
           growAfterMisses: config.zygotes.growAfterMisses,
           timeoutMs: config.zygotes.replyTimeoutMs,
           limits: { memoryMb: Math.max(256, config.zygotes.memoryBudgetMb), pids: 64, cpus: 1, timeoutMs: config.zygotes.replyTimeoutMs },
+          spareLimits: config.limits,
         },
         bus,
       );

@@ -10,7 +10,7 @@ import { Config } from '../config';
 import { ErrorCode, SockpitError } from '../errors';
 import { STATUS_OF } from '../api/errors';
 import type { EventBus, Tier } from '../telemetry/events';
-import type { ZygoteManager } from '../zygotes/manager';
+import type { ForkedInstance, ZygoteManager } from '../zygotes/manager';
 import { FunctionRecord, FunctionStore } from '../functions/store';
 import { effectiveLimits } from '../functions/spec';
 import { Phases, Sandbox, SandboxFactory } from '../sandbox/sandbox';
@@ -118,25 +118,26 @@ export class Provisioner {
         environment: fn.environment,
         limits: effectiveLimits(this.config.limits, fn.limits),
       };
-      sandbox = this.factory.prepare(spec);
-      phase('sandbox');
+      let forked: ForkedInstance | null = null;
       if (this.zygotes) {
         try {
-          const forked = await this.zygotes.forkInstance(fn.name, fn.packages, sandbox, event);
-          tier = 'zygote';
-          zygote = forked.zygote;
-          if (forked.growMs !== undefined) phases.grow = forked.growMs;
-          phase('fork');
-          if (forked.growMs !== undefined) phases.fork -= forked.growMs;
+          forked = await this.zygotes.forkInstance(fn.name, fn.packages, spec, event);
         } catch (err) {
-          // the tier could not serve it: a cold start in a clean sandbox (a failed fork may have left a process)
+          // the tier could not serve it (and left nothing behind): a cold start
           console.error(`sockpitd: the Zygote tier could not serve ${fn.name}, starting it cold: ${(err as Error).message}`);
-          await this.destroy(sandbox);
-          sandbox = this.factory.prepare(spec);
-          phase('sandbox');
         }
       }
-      if (tier !== 'zygote') {
+      if (forked) {
+        tier = 'zygote';
+        zygote = forked.zygote;
+        sandbox = forked.sandbox;
+        phases.sandbox = forked.sandboxMs;
+        if (forked.growMs !== undefined) phases.grow = forked.growMs;
+        phase('fork');
+        phases.fork -= forked.sandboxMs + (forked.growMs ?? 0);
+      } else {
+        sandbox = this.factory.prepare(spec);
+        phase('sandbox');
         tier = 'cold';
         try {
           sandbox.start();

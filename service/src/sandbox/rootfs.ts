@@ -181,7 +181,7 @@ export function mountSandboxRoot(baseDir: string, dir: string, codeDir: string |
     fs.chownSync(dirs.scratch, uid, gid);
     fs.chownSync(dirs.tmp, uid, gid);
     native.bindMount(baseDir, dirs.root, { recursive: true });
-    if (codeDir !== null) native.bindMount(codeDir, path.join(dirs.root, 'handler'), { readonly: true });
+    if (codeDir !== null) mountCode(codeDir, dirs);
     native.bindMount(dirs.scratch, path.join(dirs.root, 'host'), {});
     native.bindMount(dirs.tmp, path.join(dirs.root, 'tmp'), {});
   } catch (err) {
@@ -189,6 +189,11 @@ export function mountSandboxRoot(baseDir: string, dir: string, codeDir: string |
     throw wrap(err, `Can't set up the sandbox root in ${dir}`, { op: 'sandbox.mount', path: dir });
   }
   return dirs;
+}
+
+/** The function's code, read-only at /handler (in a root made by mountSandboxRoot). */
+export function mountCode(codeDir: string, dirs: SandboxDirs): void {
+  native.bindMount(codeDir, path.join(dirs.root, 'handler'), { readonly: true });
 }
 
 export function unmountSandboxRoot(dirs: SandboxDirs): void {

@@ -7,12 +7,12 @@ import path from 'node:path';
 import * as native from '../../../native';
 import { FunctionLimits } from '../config';
 import { SockpitError, wrap } from '../errors';
-import type { Cgroup, CgroupDriver, CgroupPool } from '../cgroups';
+import type { Cgroup, CgroupDriver, CgroupPool, Limits } from '../cgroups';
 import { InstanceReply } from './framing';
 import { Instance } from './instance';
 import { ProcessHandle } from './process';
 import { buildFilter, filtersSupported } from './seccomp';
-import { mountSandboxRoot, SandboxDirs, unmountSandboxRoot } from './rootfs';
+import { mountCode, mountSandboxRoot, SandboxDirs, unmountSandboxRoot } from './rootfs';
 
 export interface SandboxSpec {
   /** the function's code snapshot, mounted at /handler; null for a Zygote */
@@ -89,7 +89,7 @@ export class SandboxFactory {
   /** Everything before Python starts: a cgroup from the pool and the mounts. */
   prepare(spec: SandboxSpec): Sandbox {
     const id = `${process.pid.toString(36)}-${(++this.seq).toString(36)}`;
-    const cgroup = this.pool.acquire({ memoryBytes: spec.limits.memoryMb * 1024 * 1024, pids: spec.limits.pids, cpus: spec.limits.cpus });
+    const cgroup = this.pool.acquire(poolLimits(spec.limits));
     let dirs: SandboxDirs;
     try {
       dirs = mountSandboxRoot(this.opts.baseDir, path.join(this.opts.sandboxesDir, id), spec.codeDir, this.opts.uid, this.opts.gid);
@@ -220,9 +220,28 @@ export class Sandbox {
     readonly id: string,
     readonly cgroup: Cgroup,
     readonly dirs: SandboxDirs,
-    readonly spec: SandboxSpec,
+    private assigned: SandboxSpec,
   ) {
     this.oomBaseline = factory.driver.oomKills(cgroup);
+  }
+
+  get spec(): SandboxSpec {
+    return this.assigned;
+  }
+
+  /**
+   * Gives a sandbox prepared with no function (a spare's, zygotes/spare.ts) to one: its code read-only at
+   * /handler and its limits. Its process has not looked at /handler yet: this runs before it gets its request.
+   */
+  assign(spec: SandboxSpec): void {
+    if (this.assigned.codeDir !== null) throw new SockpitError('internal', `sandbox ${this.id} already runs a function`);
+    try {
+      if (spec.codeDir !== null) mountCode(spec.codeDir, this.dirs);
+      this.factory.pool.setLimits(this.cgroup, poolLimits(spec.limits));
+    } catch (err) {
+      throw wrap(err, `Can't give sandbox ${this.id} its function`, { op: 'sandbox.assign' });
+    }
+    this.assigned = spec;
   }
 
   start(): Instance {
@@ -348,6 +367,10 @@ export class Sandbox {
     })();
     return this.destroying;
   }
+}
+
+function poolLimits(limits: FunctionLimits): Limits {
+  return { memoryBytes: limits.memoryMb * 1024 * 1024, pids: limits.pids, cpus: limits.cpus };
 }
 
 function isMemoryError(body: Buffer): boolean {

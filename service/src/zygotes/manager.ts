@@ -11,11 +11,12 @@ import fs from 'node:fs';
 import * as native from '../../../native';
 import { FunctionLimits } from '../config';
 import { SockpitError } from '../errors';
-import { instanceEnvironment, Sandbox, SandboxFactory } from '../sandbox/sandbox';
+import { instanceEnvironment, Sandbox, SandboxFactory, SandboxSpec } from '../sandbox/sandbox';
 import type { EventBus } from '../telemetry/events';
 import type { PackageRef } from '../functions/store';
 import { ZygoteNode, ZygoteTree } from './tree';
 import { ForkRequest, ZygoteProcess } from './zygote';
+import { Spare } from './spare';
 import type { ProcessHandle } from '../sandbox/process';
 
 
@@ -25,6 +26,8 @@ export interface ZygoteManagerOptions {
   timeoutMs: number;
   /** limits of a Zygote's own sandbox */
   limits: FunctionLimits;
+  /** limits a spare's sandbox is made with (a function's defaults: most calls then change none) */
+  spareLimits: FunctionLimits;
 }
 
 export interface ZygoteInfo {
@@ -43,7 +46,11 @@ export interface ZygoteInfo {
 export type ZygoteStats = { count: number; memoryBytes: number; processes: number };
 
 export interface ForkedInstance {
+  /** the new instance's sandbox, now the caller's */
+  sandbox: Sandbox;
   zygote: string;
+  /** ms spent preparing the sandbox (or giving a spare's to the function) */
+  sandboxMs: number;
   /** ms spent growing the tree first, when it grew */
   growMs?: number;
 }
@@ -76,12 +83,13 @@ export class ZygoteManager {
   }
 
   /**
-   * Forks an instance for a function into its prepared sandbox, from the best Zygote (growing the tree
-   * first when the policy says so). `event`, when given, is sent to the instance as soon as it exists: it
-   * waits in the channel while the instance gets ready, and sandbox.call() only waits for the reply. Throws
-   * when the tier can't serve it; the caller falls back to cold.
+   * An instance for a function, in a sandbox of `spec`, from the best Zygote (growing the tree first when the
+   * policy says so): the Zygote's spare when it has one, else forked now. `event`, when given, is sent to the
+   * instance as soon as it exists: it waits in the channel while the instance gets ready, and sandbox.call()
+   * only waits for the reply. Throws when the tier can't serve it, leaving nothing behind; the caller falls
+   * back to cold.
    */
-  async forkInstance(fn: string, packages: PackageRef[], sandbox: Sandbox, event?: Buffer): Promise<ForkedInstance> {
+  async forkInstance(fn: string, packages: PackageRef[], spec: SandboxSpec, event?: Buffer): Promise<ForkedInstance> {
     const want = packages.map((p) => p.key);
     let growMs: number | undefined;
     for (let attempt = 0; attempt < MAX_FALLBACKS; attempt++) {
@@ -96,10 +104,10 @@ export class ZygoteManager {
         }
       }
       try {
-        await this.forkInto(node, fn, sandbox, event);
+        const { sandbox, sandboxMs } = await this.forkInto(node, fn, spec, event);
         // the tree grew: bring it back within its budget, off this call's path
         if (growMs !== undefined) this.evict().catch((e) => console.error(`sockpitd: Zygote eviction failed: ${(e as Error).message}`));
-        return { zygote: node.id, growMs };
+        return { sandbox, zygote: node.id, sandboxMs, growMs };
       } catch (err) {
         if (node.process?.alive) throw err; // the request itself failed; another Zygote would fail alike
         this.onDeath(node, 'died while forking'); // fall back to its parent on the next round
@@ -228,7 +236,22 @@ export class ZygoteManager {
     return this.becomeReady(node);
   }
 
-  private async forkInto(node: Node, fn: string, sandbox: Sandbox, event?: Buffer): Promise<void> {
+  /** An instance of `fn` from the Zygote of `node`: its spare, or a fork. On failure its sandbox is destroyed. */
+  private async forkInto(node: Node, fn: string, spec: SandboxSpec, event?: Buffer): Promise<{ sandbox: Sandbox; sandboxMs: number }> {
+    const zygote = node.process!;
+    const started = performance.now();
+    const spare = await zygote.takeSpare();
+    let sandbox: Sandbox;
+    if (spare) {
+      sandbox = spare.sandbox;
+      try {
+        sandbox.assign(spec);
+      } catch (err) {
+        spare.close(); // and its sandbox with it
+        throw err;
+      }
+    } else sandbox = this.factory.prepare(spec);
+    const sandboxMs = performance.now() - started;
     const [channelParent, channelChild] = native.socketpair();
     const [outputRead, outputWrite] = native.pipe();
     const adopt = (process: ProcessHandle) => {
@@ -236,20 +259,25 @@ export class ZygoteManager {
       if (event) sandbox.sendAhead(event);
     };
     try {
-      const request: ForkRequest = {
-        kind: 'instance',
-        paths: sandbox.spec.paths,
-        env: instanceEnvironment(sandbox.spec),
-        uid: this.factory.uid,
-        gid: this.factory.gid,
-        hostname: 'sockpit',
-      };
-      await this.fork(node.process!, node, sandbox, [channelChild, outputWrite], request, adopt);
+      const env = instanceEnvironment(spec);
+      if (spare) {
+        adopt(spare.process);
+        try {
+          await spare.hand({ id: sandbox.id, env, paths: spec.paths }, [channelChild, outputWrite]);
+        } finally {
+          fs.closeSync(channelChild);
+          fs.closeSync(outputWrite);
+        }
+      } else {
+        const request: ForkRequest = { kind: 'instance', paths: spec.paths, env, uid: this.factory.uid, gid: this.factory.gid, hostname: 'sockpit' };
+        await this.fork(zygote, node, sandbox, [channelChild, outputWrite], request, adopt);
+      }
     } catch (err) {
       if (!sandbox.instance) {
         fs.closeSync(channelParent);
         fs.closeSync(outputRead);
       }
+      await sandbox.destroy();
       throw err;
     }
     this.tree.hit(node, Date.now(), fn);
@@ -261,13 +289,34 @@ export class ZygoteManager {
       packages: [...node.packages],
       child: { kind: 'instance', id: sandbox.id, function: fn },
     });
+    return { sandbox, sandboxMs };
+  }
+
+  /**
+   * A spare from the Zygote of `node`: an instance forked into a sandbox with no function yet (spare.ts);
+   * null when it can't be made.
+   */
+  private async forkSpare(node: Node): Promise<Spare | null> {
+    const zygote = node.process;
+    if (!zygote?.alive || this.closed) return null;
+    const sandbox = this.factory.prepare({ codeDir: null, paths: [], environment: {}, limits: this.opts.spareLimits });
+    const [ours, theirs] = native.socketpair();
+    try {
+      const request: ForkRequest = { kind: 'spare', paths: [], uid: this.factory.uid, gid: this.factory.gid, hostname: 'sockpit' };
+      const forked = await this.fork(zygote, node, sandbox, [theirs], request);
+      return new Spare(forked.process, ours, sandbox, this.opts.timeoutMs);
+    } catch {
+      fs.closeSync(ours);
+      await sandbox.destroy();
+      return null;
+    }
   }
 
   /**
    * One fork request to `process` (the Zygote of `node`, or the first Zygote when node is null): sends
-   * [channel, output, root, cgroup join files] and closes our copies. `onProcess`: ZygoteProcess.fork.
+   * [...ends, root, cgroup join files] and closes our copies. `onProcess`: ZygoteProcess.fork.
    */
-  private async fork(process: ZygoteProcess, node: Node | null, sandbox: Sandbox, ends: [number, number], request: ForkRequest, onProcess?: (p: ProcessHandle) => void) {
+  private async fork(process: ZygoteProcess, node: Node | null, sandbox: Sandbox, ends: number[], request: ForkRequest, onProcess?: (p: ProcessHandle) => void) {
     const root = fs.openSync(sandbox.dirs.root, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
     const join = this.factory.joinFdsOf(sandbox.cgroup);
     try {
@@ -288,7 +337,7 @@ export class ZygoteManager {
       const process = node.process;
       // only those short of spares are thawed for it: the others may stay frozen
       if (node.state !== 'ready' || !process?.needsSpares) continue;
-      void this.thawedFor(process, node, () => process.refillSpares(() => this.factory.driver.members(process.sandbox.cgroup)));
+      void this.thawedFor(process, node, () => process.refillSpares(() => this.forkSpare(node)));
     }
   }
 

@@ -2,7 +2,6 @@
 // fork requests go out on (with their fds) and every answer comes back on (service/runtime/zygote.py).
 // Every request has a timeout; a Zygote that dies fails everything pending at once.
 
-import fs from 'node:fs';
 import net from 'node:net';
 import * as native from '../../../native';
 import { findByInnerPid, ProcessHandle } from '../sandbox/process';
@@ -12,7 +11,8 @@ import type { Sandbox } from '../sandbox/sandbox';
 import { Spare } from './spare';
 
 export interface ForkRequest {
-  kind: 'instance' | 'zygote';
+  /** a spare: an instance made ahead, with no function yet (spare.ts) */
+  kind: 'instance' | 'zygote' | 'spare';
   /** sys.path entries for the new process */
   paths: string[];
   /** top-level modules a new Zygote imports */
@@ -45,8 +45,6 @@ interface Pending {
   earlyReady?: Answer;
   /** called with the new process as soon as it is found, before it is ready */
   onProcess?: (process: ProcessHandle) => void;
-  /** a spare: done once it is found (it says nothing itself until it gets a request) */
-  spare?: boolean;
 }
 
 interface Answer {
@@ -61,7 +59,7 @@ interface Answer {
 
 /**
  * Spares a Zygote that forks instances keeps: two, so calls that come back to back each find one ready while
- * the one before is replaced (one spare: the next call waited for it about every other time here).
+ * the one before is replaced (with one, the next call waited for it about every other time here).
  */
 const SPARES_KEPT = 2;
 
@@ -71,7 +69,7 @@ export class ZygoteProcess {
   private readonly pending = new Map<string, Pending>();
   private seq = 0;
   private exitReason: string | null = null;
-  /** instances forked ahead (zygote.py, "spare"), more processes of the tier; and their making */
+  /** instances forked ahead (spare.ts), more processes of the tier; and their making */
   private spares: Spare[] = [];
   private sparesStarting: Promise<void> | null = null;
   /** it forked an instance: it keeps spares from then on */
@@ -129,61 +127,47 @@ export class ZygoteProcess {
   }
 
   /**
-   * Forks a new process. `fds` are [channel, output, root, ...cgroup join files]; they are sent, not kept: the
-   * caller closes its copies. `members` lists the pids in the new process's cgroup (it is found there: the pid
-   * the Zygote reports is one of its own namespace). `onProcess` gets the new process as soon as it is known,
-   * before it is ready. Resolves once it is ready. An instance is a spare, when there is one.
+   * Forks a new process. `fds` are [channel, output, root, ...cgroup join files] ([socket, root, ...] for a
+   * spare); they are sent, not kept: the caller closes its copies. `members` lists the pids in the new
+   * process's cgroup (it is found there: the pid the Zygote reports is one of its own namespace). `onProcess`
+   * gets the new process as soon as it is known, before it is ready. Resolves once it is ready.
    */
-  async fork(request: ForkRequest, fds: number[], cgroups: number, members: () => number[], onProcess?: (process: ProcessHandle) => void): Promise<Forked> {
-    // a spare on its way is nearly there, and the Zygote would make it first anyway
-    if (request.kind === 'instance' && this.spareCount === 0 && this.sparesStarting) await this.sparesStarting;
-    if (!this.alive) throw new SockpitError('instance_died', `the Zygote ${this.exitReason}`);
-    const id = `f${++this.seq}`;
-    const header = { op: 'fork', id, cgroups, ...request };
-    if (request.kind === 'instance') {
-      this.wantsSpares = true;
-      for (let spare = this.spares.shift(); spare; spare = this.spares.shift()) {
-        if (!spare.alive) continue;
-        const { process } = spare;
-        onProcess?.(process);
-        return spare.hand(header, fds).then(() => ({ process }));
-      }
-    }
+  fork(request: ForkRequest, fds: number[], cgroups: number, members: () => number[], onProcess?: (process: ProcessHandle) => void): Promise<Forked> {
+    if (!this.alive) return Promise.reject(new SockpitError('instance_died', `the Zygote ${this.exitReason}`));
+    if (request.kind === 'instance') this.wantsSpares = true;
+    const header = { op: 'fork', id: `f${++this.seq}`, cgroups, ...request };
     return this.send(header, fds, { members, onProcess });
   }
 
   /**
-   * Has the Zygote fork spares until it keeps SPARES_KEPT, unless that is under way; `members` lists the
-   * pids in the Zygote's own cgroup, where spares wait (and are found). Resolves when done; a spare that
-   * can't be made is left out until the next refill.
+   * A spare for an instance, or null: from now on this Zygote keeps spares (refillSpares). One on its way
+   * is waited for: it is nearly there, and the Zygote would make it before another fork anyway.
    */
-  refillSpares(members: () => number[]): Promise<void> {
+  async takeSpare(): Promise<Spare | null> {
+    this.wantsSpares = true;
+    if (this.spareCount === 0 && this.sparesStarting) await this.sparesStarting;
+    for (let spare = this.spares.shift(); spare; spare = this.spares.shift()) if (spare.alive) return spare;
+    return null;
+  }
+
+  /**
+   * Makes spares with `make` (which forks one from this Zygote) until it keeps SPARES_KEPT, unless that is
+   * under way. Resolves when done; a spare that can't be made is left out until the next refill.
+   */
+  refillSpares(make: () => Promise<Spare | null>): Promise<void> {
     this.sparesStarting ??= (async () => {
-      while (this.alive && this.spareCount < SPARES_KEPT && (await this.makeSpare(members)));
+      while (this.alive && this.spareCount < SPARES_KEPT) {
+        const spare = await make();
+        if (!spare) break;
+        if (!this.alive) spare.close();
+        else this.spares = [...this.spares.filter((s) => s.alive), spare];
+      }
     })().finally(() => (this.sparesStarting = null));
     return this.sparesStarting;
   }
 
-  /** One more spare; false when none could be made. */
-  private async makeSpare(members: () => number[]): Promise<boolean> {
-    const [ours, theirs] = native.socketpair();
-    try {
-      const { process } = await this.send({ op: 'spare', id: `s${++this.seq}` }, [theirs], { members, joined: true, spare: true });
-      if (!this.alive) throw new SockpitError('instance_died', `the Zygote ${this.exitReason}`);
-      const spare = new Spare(process, ours, this.timeoutMs);
-      this.spares = [...this.spares.filter((s) => s.alive), spare];
-      void process.exited.then(() => spare.close());
-      return true;
-    } catch {
-      fs.closeSync(ours);
-      return false;
-    } finally {
-      fs.closeSync(theirs);
-    }
-  }
-
   /** Sends one request with its fds; resolves with its answer (expect). */
-  private send(header: { op: string; id: string }, fds: number[], known: Pick<Pending, 'members' | 'onProcess' | 'joined' | 'spare'>): Promise<Forked> {
+  private send(header: { op: string; id: string }, fds: number[], known: Pick<Pending, 'members' | 'onProcess'>): Promise<Forked> {
     const answer = this.expect(header.id, known);
     try {
       native.sendFds(this.controlFd, encodeFrame(Buffer.from(JSON.stringify(header))), fds);
@@ -203,7 +187,7 @@ export class ZygoteProcess {
     return new Promise((resolve) => this.exitWaiters.push(resolve));
   }
 
-  private expect(id: string, known: Pick<Pending, 'process' | 'members' | 'onProcess' | 'joined' | 'spare'> = {}): Promise<Forked> {
+  private expect(id: string, known: Pick<Pending, 'process' | 'members' | 'onProcess'> = {}): Promise<Forked> {
     return new Promise<Forked>((resolve, reject) => {
       const timer = setTimeout(() => {
         const p = this.pending.get(id);
@@ -232,10 +216,6 @@ export class ZygoteProcess {
     void p.process.exited.then(() => {
       if (this.pending.get(id) === p) this.settle(id, p, new SockpitError('instance_died', `the forked process ${pid} died before it was ready`));
     });
-    if (p.spare) {
-      this.settle(id, p, { process: p.process });
-      return;
-    }
     p.onProcess?.(p.process);
     if (p.earlyReady && this.pending.get(id) === p) this.settle(id, p, { process: p.process, importMs: p.earlyReady.import_ms });
   }

@@ -43,15 +43,16 @@ function defineTests(): void {
     }
   }
 
-  /** the daemon's processes that run as the sandbox uid: instances and what they forked */
-  function sandboxProcesses(dd: TestDaemon): Set<number> {
-    return new Set(processesOf(dd.stateDir).filter((pid) => uidOf(pid) === SANDBOX_UID));
-  }
-
-  /** sandbox-uid processes of the daemon that were not among them before (a Zygote's spare, forked ahead as
-   *  the Zygote's uid, is new once it became an instance) */
-  function newSandboxProcesses(dd: TestDaemon, before: Set<number>): number[] {
-    return [...sandboxProcesses(dd)].filter((pid) => !before.has(pid));
+  /** the daemon's sandbox-uid processes whose sandbox runs the function with this f.py, and their pids in their
+   *  own namespace (1: an instance, 2: the first child it forks); a Zygote's spares, with no code yet, are not */
+  function processesRunning(dd: TestDaemon, source: string, innerPid: number): number[] {
+    return processesOf(dd.stateDir).filter((pid) => {
+      try {
+        return uidOf(pid) === SANDBOX_UID && nsPid(pid) === innerPid && fs.readFileSync(`/proc/${pid}/root/handler/f.py`, 'utf8') === source;
+      } catch {
+        return false; // gone, or no code in its sandbox
+      }
+    });
   }
 
   function isAlive(pid: number): boolean {
@@ -74,13 +75,9 @@ function defineTests(): void {
 
     test('an instance killed mid-call: the caller gets 502 instance_died (retryable), the next call works', async () => {
       await d.deploy('victim', { 'f.py': sleeper('slept') });
-      const before = sandboxProcesses(d);
       const call = d.client.run('victim', { s: 10 });
       let victim = 0;
-      await eventually(() => {
-        victim = newSandboxProcesses(d, before).find((pid) => nsPid(pid) === 1) ?? 0;
-        return victim > 0;
-      }, 'the instance to start');
+      await eventually(() => (victim = processesRunning(d, sleeper('slept'), 1)[0] ?? 0) > 0, 'the instance to start');
       await new Promise((r) => setTimeout(r, 300)); // inside f by now
       process.kill(victim, 'SIGKILL');
       const r = await call;
@@ -94,27 +91,22 @@ function defineTests(): void {
     });
 
     test('a process the function forked (a member of its pool cgroup) killed mid-call: the call still answers', async () => {
-      await d.deploy('forker', {
-        'f.py': [
-          'import os, time',
-          'def f(e):',
-          '    pid = os.fork()',
-          '    if pid == 0:',
-          '        time.sleep(e["child"])',
-          '        os._exit(0)',
-          '    time.sleep(e["s"])',
-          '    _, status = os.waitpid(pid, 0)',
-          '    return {"child_signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None, "me": os.getpid()}',
-          '',
-        ].join('\n'),
-      });
-      const before = sandboxProcesses(d);
+      const forker = [
+        'import os, time',
+        'def f(e):',
+        '    pid = os.fork()',
+        '    if pid == 0:',
+        '        time.sleep(e["child"])',
+        '        os._exit(0)',
+        '    time.sleep(e["s"])',
+        '    _, status = os.waitpid(pid, 0)',
+        '    return {"child_signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None, "me": os.getpid()}',
+        '',
+      ].join('\n');
+      await d.deploy('forker', { 'f.py': forker });
       const call = d.client.run('forker', { s: 2, child: 30 });
       let child = 0;
-      await eventually(() => {
-        child = newSandboxProcesses(d, before).find((pid) => nsPid(pid) === 2) ?? 0;
-        return child > 0;
-      }, 'the forked child to appear');
+      await eventually(() => (child = processesRunning(d, forker, 2)[0] ?? 0) > 0, 'the forked child to appear');
       process.kill(child, 'SIGKILL');
       const r = await call;
       assert.equal(r.status, 200, JSON.stringify(r));
@@ -129,9 +121,8 @@ function defineTests(): void {
       await d.deploy('orphan', { 'f.py': sleeper('orphaned but fine') });
       const base = (await d.client.zygotes()).find((z) => z.parent === null);
       assert.ok(base?.pid, 'a base Zygote');
-      const before = sandboxProcesses(d);
       const call = d.client.run('orphan', { s: 1.5 });
-      await eventually(() => newSandboxProcesses(d, before).some((pid) => nsPid(pid) === 1), 'the instance to start');
+      await eventually(() => processesRunning(d, sleeper('orphaned but fine'), 1).length > 0, 'the instance to start');
       await new Promise((r) => setTimeout(r, 200));
       process.kill(base.pid, 'SIGKILL');
       const r = await call;
@@ -149,7 +140,6 @@ function defineTests(): void {
 
     test('SIGKILL of the daemon with calls in flight: the callers get an error, the restart keeps the functions and reclaims the rest', async () => {
       await d.deploy('inflight', { 'f.py': sleeper('done') });
-      const before = sandboxProcesses(d);
       const caller = new SockpitClient(d.socket);
       const calls = Array.from({ length: 4 }, () =>
         caller.run('inflight', { s: 20 }).then(
@@ -157,7 +147,7 @@ function defineTests(): void {
           (err: Error) => ({ error: err }),
         ),
       );
-      await eventually(() => newSandboxProcesses(d, before).filter((pid) => nsPid(pid) === 1).length >= 4, 'four instances to run', 10_000);
+      await eventually(() => processesRunning(d, sleeper('done'), 1).length >= 4, 'four instances to run', 10_000);
       await new Promise((r) => setTimeout(r, 200));
       const oldProcesses = processesOf(d.stateDir);
       const sandboxes = path.join(d.stateDir, 'sandboxes');

@@ -15,6 +15,8 @@ let wheels: string;
 const fn = (body: string) => `import os\n${body}\n`;
 /** the default host uid of root inside the Zygotes' user namespace */
 const ZYGOTE_HOST_UID = 400_000;
+/** the default uid of instances */
+const SANDBOX_UID = 65534;
 
 before(async () => {
   wheels = fs.mkdtempSync('/tmp/sockpit-wheels-');
@@ -174,40 +176,47 @@ test('killing a Zygote while it imports loses no request', async () => {
 test('a Zygote killed between calls leaves the tree; its requests fall back and the base restarts', async () => {
   const tree = await d.client.zygotes();
   const base = tree.find((z) => z.parent === null)!;
-  // an idle Zygote may be frozen: it dies when it is thawed for the next fork, which must not be lost
+  // An idle Zygote may be frozen: it dies when it is thawed for its next fork. The call must not be lost: one
+  // of its spares serves it (they live in sandboxes of their own), or it falls back.
   process.kill(base.pid!, 'SIGKILL');
   await d.deploy('plain', { 'f.py': fn('def f(e):\n    return "after"') });
   const r = await d.client.run('plain');
   assert.equal(r.status, 200, JSON.stringify(r));
   assert.equal(r.result, 'after');
-  const now = await d.client.zygotes();
-  assert.ok(!now.some((z) => z.id === base.id), 'the dead base left the tree');
-  assert.ok(now.some((z) => z.parent === null && z.id !== base.id), 'a new base Zygote');
+  await eventually(async () => !(await d.client.zygotes()).some((z) => z.id === base.id), 'the dead base to leave the tree');
+  await d.deploy('plain', { 'f.py': fn('def f(e):\n    return "again"') });
+  assert.equal((await d.client.run('plain')).result, 'again');
+  assert.ok((await d.client.zygotes()).some((z) => z.parent === null && z.id !== base.id), 'a new base Zygote');
 });
 
-test('a Zygote keeps two instances forked ahead: the next call becomes the older spare; spares die with their Zygote', async () => {
+test('a Zygote keeps two spares, instances forked ahead into sandboxes of their own: a call becomes the older one; they die with their Zygote', async () => {
   await d.deploy('spare', { 'f.py': fn('def f(e):\n    return os.getpid()') });
   const childrenOf = (pid: number) =>
     fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  // a spare: a child of the Zygote with no function's code in its sandbox yet
+  const sparesOf = (pid: number) => childrenOf(pid).filter((c) => !fs.existsSync(`/proc/${c}/root/handler/f.py`));
   const base = (await d.client.zygotes()).find((z) => z.parent === null)!;
   assert.equal((await d.client.run('spare')).tier, 'zygote', 'the first call forks (and leaves spares behind)');
   let spares: number[] = [];
-  await eventually(() => (spares = childrenOf(base.pid!).filter((pid) => procStatus(pid).uid === ZYGOTE_HOST_UID)).length === 2, 'two spares');
+  await eventually(() => (spares = sparesOf(base.pid!)).length === 2, 'two spares');
   const [spare, second] = spares;
-  assert.equal(procStatus(spare).memoryCgroup, procStatus(base.pid!).memoryCgroup, 'a spare waits in its Zygote\'s cgroup');
-  await noStrayProcesses(d); // the spares are counted among the daemon's processes
+  const waiting = procStatus(spare);
+  assert.equal(waiting.uid, SANDBOX_UID, 'a spare is unprivileged before any call');
+  assert.notEqual(waiting.memoryCgroup, procStatus(base.pid!).memoryCgroup, "a spare waits in a cgroup of its own, not its Zygote's");
+  assert.match(waiting.root, /\/sandboxes\/[^/]+\/root$/, 'chrooted into a sandbox of its own');
+  assert.notEqual(waiting.pidNs, procStatus(base.pid!).pidNs, 'in a PID namespace of its own');
+  await noStrayProcesses(d); // spares are counted among the daemon's processes
   await d.deploy('spare', { 'f.py': fn('def f(e):\n    return os.getuid()') }); // a new version: no warm instance
   const r = await d.client.run('spare');
   assert.equal(r.tier, 'zygote');
-  const instance = processesOf(d.stateDir).find((pid) => procStatus(pid).root.includes(`/sandboxes/${r.sandbox}/`));
-  assert.equal(instance, spare, 'the call was served by the spare');
-  assert.notEqual(procStatus(spare).uid, ZYGOTE_HOST_UID, 'which dropped to the sandbox uid');
+  assert.equal(r.result, SANDBOX_UID);
+  assert.ok(procStatus(spare).root.endsWith(`/sandboxes/${r.sandbox}/root`), 'the call was served by the older spare, in its sandbox');
   let next = 0;
-  await eventually(() => (next = childrenOf(base.pid!).find((pid) => pid !== spare && pid !== second && procStatus(pid).uid === ZYGOTE_HOST_UID) ?? 0) > 0, 'a spare made in its place');
+  await eventually(() => (next = sparesOf(base.pid!).find((pid) => pid !== second) ?? 0) > 0, 'a spare made in its place');
   process.kill(base.pid!, 'SIGKILL'); // (if it is frozen, it dies once the next fork thaws it)
   await d.deploy('spare', { 'f.py': fn('def f(e):\n    return "after"') });
   assert.equal((await d.client.run('spare')).result, 'after');
-  await eventually(() => !fs.existsSync(`/proc/${next}`) && !fs.existsSync(`/proc/${second}`), 'the spares to exit with their Zygote');
+  await eventually(() => !fs.existsSync(`/proc/${next}`) && !fs.existsSync(`/proc/${second}`), 'the spares to end with their Zygote');
   await noStrayProcesses(d);
 });
 
