@@ -1,6 +1,7 @@
-// The Zygote tier: keeps the lineage of Zygote processes (tree.ts decides, this file does), forks instances
-// from the best match, grows the tree on misses, evicts under the memory budget, and survives Zygote deaths:
-// a request whose Zygote died falls back to its parent, and the base is started again when needed.
+// The Zygote tier: keeps the lineage of Zygote processes (tree.ts decides, this file does), serves instances
+// from the best match (its spare, or a fork), grows the tree on misses, evicts under the memory budget, and
+// survives Zygote deaths: a request whose Zygote died falls back to its parent, and the base is started again
+// when needed. Spares (spare.ts) are made after a response is written, each in a sandbox of its own.
 //
 // Below the tree sits the first Zygote, which the daemon spawns: PID 1 of the namespace every Zygote lives in
 // (zygote.py says why there must be one). It is never asked for instances, imports nothing and forks only
@@ -15,9 +16,9 @@ import { instanceEnvironment, Sandbox, SandboxFactory, SandboxSpec } from '../sa
 import type { EventBus } from '../telemetry/events';
 import type { PackageRef } from '../functions/store';
 import { ZygoteNode, ZygoteTree } from './tree';
-import { ForkRequest, ZygoteProcess } from './zygote';
-import { Spare } from './spare';
 import type { ProcessHandle } from '../sandbox/process';
+import { Spare } from './spare';
+import { ForkRequest, ZygoteProcess } from './zygote';
 
 
 export interface ZygoteManagerOptions {
@@ -328,9 +329,9 @@ export class ZygoteManager {
   }
 
   /**
-   * Has every Zygote that forked instances make its next spare, now that the last became an instance (or
-   * there was none). The provisioner calls this once a call is answered: a fork beside the call would slow
-   * it down, and a call that comes while a spare is on its way waits for it (ZygoteProcess.fork).
+   * Has every Zygote that serves instances and is short of spares fork more. The provisioner calls this once
+   * a call is answered: forks beside the call would slow it down, and a call that comes while a spare is on
+   * its way waits for it (ZygoteProcess.takeSpare).
    */
   refillSpares(): void {
     for (const node of this.tree.nodes.values()) {
@@ -341,7 +342,7 @@ export class ZygoteManager {
     }
   }
 
-  /** Runs `work` with the Zygote thawed (and its spares, which wait in its cgroup); freezes it when idle again. */
+  /** Runs `work` with the Zygote thawed; freezes it again once it is idle. */
   private async thawedFor<T>(process: ZygoteProcess, node: Node | null, work: () => Promise<T>): Promise<T> {
     if (node) node.busy++;
     try {

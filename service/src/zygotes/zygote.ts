@@ -1,6 +1,6 @@
-// A running Zygote seen from the daemon: its process, its sandbox and the control socket that
-// fork requests go out on (with their fds) and every answer comes back on (service/runtime/zygote.py).
-// Every request has a timeout; a Zygote that dies fails everything pending at once.
+// A running Zygote seen from the daemon: its process, its sandbox, the control socket that fork requests go
+// out on (with their fds) and every answer comes back on (service/runtime/zygote.py), and its spares.
+// Every request has a timeout; a Zygote that dies fails everything pending at once and ends its spares.
 
 import net from 'node:net';
 import * as native from '../../../native';
@@ -134,9 +134,16 @@ export class ZygoteProcess {
    */
   fork(request: ForkRequest, fds: number[], cgroups: number, members: () => number[], onProcess?: (process: ProcessHandle) => void): Promise<Forked> {
     if (!this.alive) return Promise.reject(new SockpitError('instance_died', `the Zygote ${this.exitReason}`));
-    if (request.kind === 'instance') this.wantsSpares = true;
-    const header = { op: 'fork', id: `f${++this.seq}`, cgroups, ...request };
-    return this.send(header, fds, { members, onProcess });
+    const id = `f${++this.seq}`;
+    const header = { op: 'fork', id, cgroups, ...request };
+    const answer = this.expect(id, { members, onProcess });
+    try {
+      native.sendFds(this.controlFd, encodeFrame(Buffer.from(JSON.stringify(header))), fds);
+    } catch (err) {
+      const p = this.pending.get(id);
+      if (p) this.settle(id, p, new SockpitError('instance_died', `Can't send a fork request to the Zygote: ${(err as Error).message}`));
+    }
+    return answer;
   }
 
   /**
@@ -164,18 +171,6 @@ export class ZygoteProcess {
       }
     })().finally(() => (this.sparesStarting = null));
     return this.sparesStarting;
-  }
-
-  /** Sends one request with its fds; resolves with its answer (expect). */
-  private send(header: { op: string; id: string }, fds: number[], known: Pick<Pending, 'members' | 'onProcess'>): Promise<Forked> {
-    const answer = this.expect(header.id, known);
-    try {
-      native.sendFds(this.controlFd, encodeFrame(Buffer.from(JSON.stringify(header))), fds);
-    } catch (err) {
-      const p = this.pending.get(header.id);
-      if (p) this.settle(header.id, p, new SockpitError('instance_died', `Can't send a request to the Zygote: ${(err as Error).message}`));
-    }
-    return answer;
   }
 
   kill(): void {

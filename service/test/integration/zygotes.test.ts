@@ -211,6 +211,16 @@ test('a Zygote keeps two spares, instances forked ahead into sandboxes of their 
   assert.equal(r.tier, 'zygote');
   assert.equal(r.result, SANDBOX_UID);
   assert.ok(procStatus(spare).root.endsWith(`/sandboxes/${r.sandbox}/root`), 'the call was served by the older spare, in its sandbox');
+  // a spare's sandbox gets the limits of the function it is given (made with the defaults: 256 MB here)
+  const secondSandbox = procStatus(second).root;
+  await d.deploy('spare', {
+    'f.py': fn('def f(e):\n    return len(bytearray(128 * 2**20))'),
+    'ol.yaml': 'limits:\n  memory_mb: 64\n',
+  });
+  const hog = await d.client.run('spare');
+  assert.equal(hog.tier, 'zygote');
+  assert.ok(secondSandbox.endsWith(`/sandboxes/${hog.sandbox}/root`), 'served by the other spare');
+  assert.equal(hog.status, 507, `128 MB past a 64 MB limit: ${JSON.stringify(hog)}`);
   let next = 0;
   await eventually(() => (next = sparesOf(base.pid!).find((pid) => pid !== second) ?? 0) > 0, 'a spare made in its place');
   process.kill(base.pid!, 'SIGKILL'); // (if it is frozen, it dies once the next fork thaws it)
