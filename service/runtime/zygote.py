@@ -7,8 +7,7 @@ a JSON object. A request is sent in one sendmsg with its fds attached, so they a
   request  {"op": "fork", "id": str, "kind": "instance" | "zygote" | "spare", "paths": [sys.path entries],
             "imports": [top-level modules, kind zygote], "env": {..., kind instance},
             "uid": int, "gid": int, "hostname": str, "cgroups": int}
-           fds [channel, output, root, cgroup join files ("cgroups" of them)];
-           a spare's: [its socket, root, cgroup join files]
+           fds [channel, output, root, cgroup join files ("cgroups" of them)]
   replies, all tagged with the request's id, on this same socket:
            {"id", "pid": <the new process in the Zygotes' PID namespace>}  from the Zygote, once it forked
            {"id", "joined": true}  from the new process, once it is in its cgroups (sockpitd finds it there)
@@ -29,12 +28,12 @@ watches each new process through a pidfd of its own.
 
 A spare is an instance forked ahead of its request, into a sandbox of its own that sockpitd prepared with
 no function in it yet: the fork (which grows with the Zygote's memory: 2.7 ms of a pandas Zygote's 4.7 ms
-fork path here), the cgroup join, the namespaces, the chroot, the uid and the seccomp filter are all done
-before a call comes. It then waits on a socket whose other end sockpitd keeps. For a call, sockpitd mounts
-the function's code into the spare's sandbox, sets its limits and sends {"id", "env", "paths"} with fds
-[channel, output] on that socket; the spare takes them, answers {"id", "ready": ...} there and serves calls as
-any instance. A call wakes one process, which has almost nothing left to do. A spare is unprivileged from
-the start, so it outlives its Zygote (a uid change clears PR_SET_PDEATHSIG): sockpitd kills it with its Zygote.
+fork path here), the cgroup join, the namespaces, the chroot, the uid, the seccomp filter and a warm-up of
+what a first call runs are all done before a call comes. It then waits on its channel like any instance, but
+with no environment. For a call, sockpitd mounts the function's code into the spare's sandbox, sets its
+limits and writes the function's environment (instance.py, frame "S") and the call into the channel: a call
+wakes one process, which has almost nothing left to do. A spare is unprivileged from the start, so it
+outlives its Zygote (a uid change clears PR_SET_PDEATHSIG): sockpitd kills it with its Zygote.
 """
 
 import base64
@@ -106,8 +105,7 @@ def import_all(modules):
 class Request:
     """A fork request: for an instance, a Zygote or a spare."""
 
-    # the fds before the cgroup join files: [channel, output, root], or a spare's [socket, root]
-    LEADING_FDS = {"instance": 3, "zygote": 3, "spare": 2}
+    KINDS = ("instance", "zygote", "spare")
 
     def __init__(self, header, fds):
         if not isinstance(header, dict):
@@ -117,18 +115,14 @@ class Request:
         self.kind = header.get("kind")
         if header.get("op") != "fork":
             raise ValueError(f"a Zygote serves fork requests only, not {header.get('op')!r}")
-        if self.kind not in self.LEADING_FDS:
+        if self.kind not in self.KINDS:
             raise ValueError(f"unknown fork kind {self.kind!r}")
-        leading = self.LEADING_FDS[self.kind]
-        need = leading + int(header.get("cgroups", 0))
+        need = 3 + int(header.get("cgroups", 0))
         if len(fds) != need:
             raise ValueError(f"a {self.kind} fork needs {need} fds, got {len(fds)}")
         self.fds = fds
-        if self.kind == "spare":
-            self.socket, self.root = fds[0], fds[1]
-        else:
-            self.channel, self.output, self.root = fds[0], fds[1], fds[2]
-        self.cgroups = fds[leading:]
+        self.channel, self.output, self.root = fds[0], fds[1], fds[2]
+        self.cgroups = fds[3:]
 
 
 def parse_request(body, fds):
@@ -162,16 +156,17 @@ def child(req):
         os.chroot(".")
         os.chdir("/")
         os.environ.clear()
+        os.environ.update({str(k): str(v) for k, v in req.header.get("env", {}).items()})  # a spare's comes later
+        for path in reversed(req.header.get("paths", [])):
+            if path not in sys.path:
+                sys.path.insert(1, path)
         null = os.open("/dev/null", os.O_RDWR)
         os.dup2(null, 0)
-        if req.kind == "spare":
-            for fd in (1, 2, CONTROL_FD):  # its own come with its instance's request
-                os.dup2(null, fd)
-            keep = [report, req.socket]
-        else:
-            take_function(req.header, req.channel, req.output)
-            keep = [report]
-        close_all_but(keep)
+        os.dup2(req.output, 1)
+        os.dup2(req.output, 2)
+        os.dup2(req.channel, CONTROL_FD)
+        os.closerange(CONTROL_FD + 1, report)
+        os.closerange(report + 1, 65536)
         ready = {"id": req.id, "ready": True}
         if req.kind == "zygote":
             started = time.perf_counter()
@@ -198,58 +193,8 @@ def child(req):
     if req.kind == "zygote":
         serve()
     else:
-        if req.kind == "spare":
-            become_instance(req.socket)
-        instance.serve()
+        instance.serve(spare=req.kind == "spare")
     os._exit(0)
-
-
-def take_function(header, channel, output):
-    """What makes a process the instance of one function: its environment, its packages on sys.path, its
-    output and, at fd 3, the channel its calls come on."""
-    os.environ.update({str(k): str(v) for k, v in header.get("env", {}).items()})
-    for path in reversed(header.get("paths", [])):
-        if path not in sys.path:
-            sys.path.insert(1, path)
-    os.dup2(output, 1)
-    os.dup2(output, 2)
-    os.dup2(channel, CONTROL_FD)
-
-
-def close_all_but(keep):
-    """Closes every fd above CONTROL_FD except those in keep."""
-    start = CONTROL_FD + 1
-    for fd in sorted(keep):
-        os.closerange(start, fd)
-        start = fd + 1
-    os.closerange(start, 65536)
-
-
-def become_instance(sock_fd):
-    """A spare's wait: {"id", "env", "paths"} with fds [channel, output] arrive on its socket (sockpitd has
-    mounted the function's code into the sandbox by then); it takes them, answers ready there, and returns
-    to serve calls. It exits when the socket closes first."""
-    sock = socket.socket(fileno=sock_fd)
-    message = read_request(sock)
-    if message is None:
-        os._exit(0)  # sockpitd let it go
-    body, fds = message
-    req_id = ""
-    try:
-        header = json.loads(body)
-        if not isinstance(header, dict) or len(fds) != 2:
-            raise ValueError("a spare takes {id, env, paths} with fds [channel, output]")
-        req_id = str(header.get("id", ""))
-        take_function(header, fds[0], fds[1])
-        for fd in fds:
-            os.close(fd)
-        write_all(sock.fileno(), frame({"id": req_id, "ready": True}))
-    except BaseException as exc:
-        try:
-            write_all(sock.fileno(), frame({"id": req_id, "ready": False, "error": f"{type(exc).__name__}: {exc}"}))
-        finally:
-            os._exit(1)
-    sock.close()
 
 
 def fork(own_pid_ns, new_pid_ns, become):

@@ -10,6 +10,11 @@ export function encodeCall(event: Buffer): Buffer {
   return encodeFrame(Buffer.concat([CALL, event]));
 }
 
+/** The first frame a spare gets (zygote.py): the environment of the function it becomes the instance of. */
+export function encodeSetup(env: Record<string, string>): Buffer {
+  return encodeFrame(Buffer.concat([Buffer.from('S'), Buffer.from(JSON.stringify(env))]));
+}
+
 export function encodeFrame(payload: Buffer): Buffer {
   const head = Buffer.allocUnsafe(4);
   head.writeUInt32BE(payload.length, 0);

@@ -4,7 +4,7 @@
 import net from 'node:net';
 import { SockpitError } from '../errors';
 import { ExitStatus, ProcessHandle } from './process';
-import { encodeCall, FrameDecoder, InstanceReply, parseReply } from './framing';
+import { encodeCall, encodeSetup, FrameDecoder, InstanceReply, parseReply } from './framing';
 
 const OUTPUT_TAIL_BYTES = 16 * 1024;
 
@@ -20,6 +20,8 @@ export class Instance {
   private readonly output: net.Socket;
   private readonly decoder: FrameDecoder;
   private pending: PendingCall | null = null;
+  /** a spare's environment (setUp), sent with its first call */
+  private setup: Buffer | null = null;
   private outputTail = Buffer.alloc(0);
   /** Takes ownership of the process, the daemon's channel fd and the read end of its output pipe. */
   constructor(
@@ -61,8 +63,15 @@ export class Instance {
     if (this.pending) return Promise.reject(new SockpitError('internal', 'the instance is already serving a call'));
     return new Promise((resolve, reject) => {
       this.pending = { resolve, reject };
-      this.channel.write(encodeCall(event));
+      // one write: a spare wakes once, for both
+      this.channel.write(this.setup ? Buffer.concat([this.setup, encodeCall(event)]) : encodeCall(event));
+      this.setup = null;
     });
+  }
+
+  /** Gives a spare (zygote.py) its function's environment, sent with its first call. No answer comes. */
+  setUp(env: Record<string, string>): void {
+    this.setup = encodeSetup(env);
   }
 
   /** Resolves once the process has exited and been reaped. */

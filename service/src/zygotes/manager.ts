@@ -242,44 +242,29 @@ export class ZygoteManager {
     const zygote = node.process!;
     const started = performance.now();
     const spare = await zygote.takeSpare();
-    let sandbox: Sandbox;
+    const sandbox = spare ? spare.sandbox : this.factory.prepare(spec);
     if (spare) {
-      sandbox = spare.sandbox;
       try {
         sandbox.assign(spec);
       } catch (err) {
         spare.close(); // and its sandbox with it
         throw err;
       }
-    } else sandbox = this.factory.prepare(spec);
+    }
     const sandboxMs = performance.now() - started;
-    const [channelParent, channelChild] = native.socketpair();
-    const [outputRead, outputWrite] = native.pipe();
-    const adopt = (process: ProcessHandle) => {
-      sandbox.adopt(this.factory.instance(process, channelParent, outputRead));
+    const env = instanceEnvironment(spec);
+    if (spare) {
+      // nothing to wait for: the environment and the event wait in the channel for the spare to wake up
+      sandbox.adopt(spare.take(env));
       if (event) sandbox.sendAhead(event);
-    };
-    try {
-      const env = instanceEnvironment(spec);
-      if (spare) {
-        adopt(spare.process);
-        try {
-          await spare.hand({ id: sandbox.id, env, paths: spec.paths }, [channelChild, outputWrite]);
-        } finally {
-          fs.closeSync(channelChild);
-          fs.closeSync(outputWrite);
-        }
-      } else {
-        const request: ForkRequest = { kind: 'instance', paths: spec.paths, env, uid: this.factory.uid, gid: this.factory.gid, hostname: 'sockpit' };
-        await this.fork(zygote, node, sandbox, [channelChild, outputWrite], request, adopt);
+    } else {
+      const request: ForkRequest = { kind: 'instance', paths: spec.paths, env, uid: this.factory.uid, gid: this.factory.gid, hostname: 'sockpit' };
+      try {
+        await this.forkNew(zygote, node, sandbox, request, event);
+      } catch (err) {
+        await sandbox.destroy();
+        throw err;
       }
-    } catch (err) {
-      if (!sandbox.instance) {
-        fs.closeSync(channelParent);
-        fs.closeSync(outputRead);
-      }
-      await sandbox.destroy();
-      throw err;
     }
     this.tree.hit(node, Date.now(), fn);
     this.bus?.publish({
@@ -294,6 +279,28 @@ export class ZygoteManager {
   }
 
   /**
+   * Forks an instance (or a spare) into `sandbox`, which adopts it as soon as it is known; `event` is sent to
+   * it then, ahead of its readiness. Resolves once it is ready.
+   */
+  private async forkNew(zygote: ZygoteProcess, node: Node, sandbox: Sandbox, request: ForkRequest, event?: Buffer): Promise<void> {
+    const [channelParent, channelChild] = native.socketpair();
+    const [outputRead, outputWrite] = native.pipe();
+    const adopt = (process: ProcessHandle) => {
+      sandbox.adopt(this.factory.instance(process, channelParent, outputRead));
+      if (event) sandbox.sendAhead(event);
+    };
+    try {
+      await this.fork(zygote, node, sandbox, [channelChild, outputWrite], request, adopt);
+    } catch (err) {
+      if (!sandbox.instance) {
+        fs.closeSync(channelParent);
+        fs.closeSync(outputRead);
+      }
+      throw err;
+    }
+  }
+
+  /**
    * A spare from the Zygote of `node`: an instance forked into a sandbox with no function yet (spare.ts);
    * null when it can't be made.
    */
@@ -301,13 +308,10 @@ export class ZygoteManager {
     const zygote = node.process;
     if (!zygote?.alive || this.closed) return null;
     const sandbox = this.factory.prepare({ codeDir: null, paths: [], environment: {}, limits: this.opts.spareLimits });
-    const [ours, theirs] = native.socketpair();
     try {
-      const request: ForkRequest = { kind: 'spare', paths: [], uid: this.factory.uid, gid: this.factory.gid, hostname: 'sockpit' };
-      const forked = await this.fork(zygote, node, sandbox, [theirs], request);
-      return new Spare(forked.process, ours, sandbox, this.opts.timeoutMs);
+      await this.forkNew(zygote, node, sandbox, { kind: 'spare', paths: [], uid: this.factory.uid, gid: this.factory.gid, hostname: 'sockpit' });
+      return new Spare(sandbox.instance!, sandbox);
     } catch {
-      fs.closeSync(ours);
       await sandbox.destroy();
       return null;
     }
