@@ -108,8 +108,6 @@ class Request:
     KINDS = ("instance", "zygote", "spare")
 
     def __init__(self, header, fds):
-        if not isinstance(header, dict):
-            raise ValueError("a fork request is a JSON object")
         self.header = header
         self.id = str(header.get("id", ""))
         self.kind = header.get("kind")
@@ -123,20 +121,6 @@ class Request:
         self.fds = fds
         self.channel, self.output, self.root = fds[0], fds[1], fds[2]
         self.cgroups = fds[3:]
-
-
-def parse_request(body, fds):
-    """The Request in a message; ValueError (its fds closed) for anything that is not one."""
-    try:
-        try:
-            header = json.loads(body)
-        except ValueError:
-            raise ValueError("a Zygote serves fork requests only: this message is not one") from None
-        return Request(header, fds)
-    except (ValueError, TypeError) as exc:
-        for fd in fds:
-            os.close(fd)
-        raise ValueError(str(exc)) from None
 
 
 def child(req):
@@ -251,10 +235,21 @@ def serve():
         message = read_request(control)
         if message is None:
             return  # sockpitd closed the socket (or broke the framing): this Zygote is done
+        body, fds = message
+        req_id = ""
         try:
-            req = parse_request(*message)
-        except ValueError as exc:
-            write_all(CONTROL_FD, frame({"id": request_id(message[0]), "ok": False, "error": str(exc)}))
+            try:
+                header = json.loads(body)
+            except ValueError:
+                raise ValueError("a Zygote serves fork requests only: this message is not one") from None
+            if not isinstance(header, dict):
+                raise ValueError("a fork request is a JSON object")
+            req_id = str(header.get("id", ""))
+            req = Request(header, fds)
+        except (ValueError, TypeError) as exc:
+            for fd in fds:
+                os.close(fd)
+            write_all(CONTROL_FD, frame({"id": req_id, "ok": False, "error": str(exc)}))
             continue
         try:
             answer = {"id": req.id, "pid": fork(own_pid_ns, req.kind != "zygote", lambda: child(req))}
@@ -263,15 +258,6 @@ def serve():
         for fd in req.fds:
             os.close(fd)
         write_all(CONTROL_FD, frame(answer))
-
-
-def request_id(body):
-    """The id of a request that could not be parsed as one, for the refusal: "" when it has none."""
-    try:
-        header = json.loads(body)
-        return str(header.get("id", "")) if isinstance(header, dict) else ""
-    except ValueError:
-        return ""
 
 
 # Landlock (DESIGN.md "Privilege"): what a Zygote, and everything forked from it, may read. Root inside the
