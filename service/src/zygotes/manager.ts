@@ -307,7 +307,12 @@ export class ZygoteManager {
   private async forkSpare(node: Node): Promise<Spare | null> {
     const zygote = node.process;
     if (!zygote?.alive || this.closed) return null;
-    const sandbox = this.factory.prepare({ codeDir: null, paths: [], environment: {}, limits: this.opts.spareLimits });
+    let sandbox: Sandbox;
+    try {
+      sandbox = this.factory.prepare({ codeDir: null, paths: [], environment: {}, limits: this.opts.spareLimits });
+    } catch {
+      return null; // the pool is exhausted, say: calls come first
+    }
     try {
       await this.forkNew(zygote, node, sandbox, { kind: 'spare', paths: [], uid: this.factory.uid, gid: this.factory.gid, hostname: 'sockpit' });
       return new Spare(sandbox.instance!, sandbox);
@@ -342,7 +347,8 @@ export class ZygoteManager {
       const process = node.process;
       // only those short of spares are thawed for it: the others may stay frozen
       if (node.state !== 'ready' || !process?.needsSpares) continue;
-      void this.thawedFor(process, node, () => process.refillSpares(() => this.forkSpare(node)));
+      // a spare that can't be made now is tried again after the next call; calls fork without one meanwhile
+      this.thawedFor(process, node, () => process.refillSpares(() => this.forkSpare(node))).catch(() => {});
     }
   }
 

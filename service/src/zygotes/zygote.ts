@@ -164,7 +164,7 @@ export class ZygoteProcess {
   refillSpares(make: () => Promise<Spare | null>): Promise<void> {
     this.sparesStarting ??= (async () => {
       while (this.alive && this.spareCount < SPARES_KEPT) {
-        const spare = await make();
+        const spare = await make().catch(() => null);
         if (!spare) break;
         if (!this.alive) spare.close();
         else this.spares = [...this.spares.filter((s) => s.alive), spare];
