@@ -4,6 +4,7 @@
 // the panel server answers 503 with X-Sockpit-Unreachable when the daemon is down, and fetch itself fails
 // when the panel server is gone.
 
+import { parseServerTiming } from '../../../service/src/api/server-timing';
 import { ConnectionTracker, retryDelayMs } from './connection';
 import { fromHttp, SockpitError } from './errors';
 import {
@@ -227,19 +228,6 @@ export function parseRun(status: number, headers: Headers, text: string): RunOut
   return out;
 }
 
-/** Server-Timing (W3C): `name;dur=1.23, other;dur=4` → {name: 1.23, other: 4}. */
-export function parseServerTiming(header: string | null | undefined): Record<string, number> {
-  const phases: Record<string, number> = {};
-  if (!header) return phases;
-  for (const entry of header.split(',')) {
-    const [metric, ...params] = entry.trim().split(';');
-    if (!metric) continue;
-    const dur = params.map((p) => p.trim()).find((p) => p.startsWith('dur='));
-    const ms = dur ? Number(dur.slice(4)) : 0;
-    phases[metric.trim()] = Number.isFinite(ms) ? ms : 0;
-  }
-  return phases;
-}
 
 /** POST /v1/benchmarks may answer the job itself or {job}. */
 function unwrapJob(body: unknown): BenchmarkJob {
@@ -255,3 +243,5 @@ export function unwrapJobs(body: unknown): BenchmarkJob[] {
   if (b && Array.isArray(b.jobs)) return b.jobs as BenchmarkJob[];
   return [];
 }
+
+export { parseServerTiming };

@@ -70,7 +70,7 @@ function sandboxCharts(r: Obj): ChartSpec[] {
   const modes = get(r, 'createDestroy', 'modes');
   if (Array.isArray(modes)) {
     const data = modes.filter(isObj).map((m) => ({
-      label: str(m.label, str(m.key, '?')),
+      label: labelOf(m),
       create: num(get(m, 'create', 'p50')) ?? 0,
       destroy: num(get(m, 'destroy', 'p50')) ?? 0,
     }));
@@ -107,13 +107,18 @@ function sandboxCharts(r: Obj): ChartSpec[] {
   return charts;
 }
 
+/** What a report row is called in charts and tables: its label, else its key. */
+function labelOf(row: Obj): string {
+  return str(row.label, str(row.key, '?'));
+}
+
 /** Rows of a report table that carry a summary, as {label, p50, p99} points. */
 function summaryRows(rows: unknown, keep: (row: Obj) => boolean = () => true) {
   if (!Array.isArray(rows)) return [];
   return rows
     .filter(isObj)
     .filter((row) => keep(row) && isObj(row.summary))
-    .map((row) => ({ label: str(row.label, str(row.key, '?')), p50: num(get(row, 'summary', 'p50')) ?? 0, p99: num(get(row, 'summary', 'p99')) ?? 0 }));
+    .map((row) => ({ label: labelOf(row), p50: num(get(row, 'summary', 'p50')) ?? 0, p99: num(get(row, 'summary', 'p99')) ?? 0 }));
 }
 
 const TIER_KEYS = ['cold', 'zygote', 'warm'] as const;
@@ -121,10 +126,9 @@ const TIER_KEYS = ['cold', 'zygote', 'warm'] as const;
 function provisioningCharts(r: Obj): ChartSpec[] {
   const charts: ChartSpec[] = [];
   const rows = (r.functions as unknown[]).filter(isObj);
-  const label = (row: Obj) => str(row.label, str(row.key, '?'));
   const starts = rows
     .map((row) => {
-      const point: { label: string } & Record<string, number | string> = { label: label(row) };
+      const point: { label: string } & Record<string, number | string> = { label: labelOf(row) };
       let any = false;
       for (const t of TIER_KEYS) {
         const v = num(get(row, t, 'summary', 'p50'));
@@ -144,7 +148,7 @@ function provisioningCharts(r: Obj): ChartSpec[] {
     });
   }
   const speedups = rows
-    .map((row) => ({ label: label(row), 'cold / zygote': num(get(row, 'speedup', 'coldOverZygote')) ?? 0, 'cold / warm': num(get(row, 'speedup', 'coldOverWarm')) ?? 0 }))
+    .map((row) => ({ label: labelOf(row), 'cold / zygote': num(get(row, 'speedup', 'coldOverZygote')) ?? 0, 'cold / warm': num(get(row, 'speedup', 'coldOverWarm')) ?? 0 }))
     .filter((p) => p['cold / zygote'] > 0 || p['cold / warm'] > 0);
   if (speedups.length) {
     charts.push({ title: 'Speed-up over a cold start', note: 'How many times faster than cold (p50).', unit: 'x', series: ['cold / zygote', 'cold / warm'], data: speedups });
@@ -170,7 +174,7 @@ function provisioningCharts(r: Obj): ChartSpec[] {
 
 function provisioningTables(r: Obj): TableSpec[] {
   const rows = (r.functions as unknown[]).filter(isObj).map((row) => ({
-    function: str(row.label, str(row.key, '?')),
+    function: labelOf(row),
     packages: Array.isArray(row.packages) ? row.packages.join(' ') : '',
     'cold p50 ms': num(get(row, 'cold', 'summary', 'p50')) ?? null,
     'zygote p50 ms': num(get(row, 'zygote', 'summary', 'p50')) ?? null,
