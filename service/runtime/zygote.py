@@ -31,8 +31,8 @@ no function in it yet: the fork (which grows with the Zygote's memory: 2.7 ms of
 fork path here), the cgroup join, the namespaces, the chroot, the uid, the seccomp filter and a warm-up of
 what a first call runs are all done before a call comes. It then waits on its channel like any instance, but
 with no environment. For a call, sockpitd mounts the function's code into the spare's sandbox, sets its
-limits and writes the function's environment (instance.py, frame "S") and the call into the channel: a call
-wakes one process, which has almost nothing left to do. A spare is unprivileged from the start, so it
+limits and writes the function's environment and f.py's bytecode (instance.py, frame "S") and the call into
+the channel: a call wakes one process, which has almost nothing left to do. A spare is unprivileged from the start, so it
 outlives its Zygote (a uid change clears PR_SET_PDEATHSIG): sockpitd kills it with its Zygote.
 """
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodeFrame, FrameDecoder, parseReply } from './framing';
+import { encodeFrame, encodeSetup, FrameDecoder, parseReply } from './framing';
 
 test('frames survive being split at every byte boundary', () => {
   const payloads = [Buffer.from('{"a":1}'), Buffer.alloc(0), Buffer.from('x'.repeat(1000))];
@@ -30,4 +30,16 @@ test('malformed replies are errors', () => {
   assert.throws(() => parseReply(Buffer.from('no newline')), /no header line/);
   assert.throws(() => parseReply(Buffer.from('{"status":"maybe"}\n')), /unknown status/);
   assert.throws(() => parseReply(Buffer.from('{oops\n')), SyntaxError);
+});
+
+test("a spare's set-up frame: S, the environment as one line of JSON, then the bytecode as it is", () => {
+  const env = { A: 'line one\nline two', B: '2' };
+  const pyc = Buffer.from([0xa7, 0x0d, 0x0d, 0x0a, 0x0a, 0x00, 0xff]); // binary, newlines included
+  const [frame] = new FrameDecoder().push(encodeSetup(env, pyc));
+  assert.equal(frame.subarray(0, 1).toString(), 'S');
+  const newline = frame.indexOf(0x0a);
+  assert.deepEqual(JSON.parse(frame.subarray(1, newline).toString()), env, 'newlines in values stay escaped');
+  assert.deepEqual(frame.subarray(newline + 1), pyc);
+  const [bare] = new FrameDecoder().push(encodeSetup(env, null));
+  assert.equal(bare.indexOf(0x0a), bare.length - 1, 'no bytecode: the line ends the frame');
 });

@@ -10,9 +10,14 @@ export function encodeCall(event: Buffer): Buffer {
   return encodeFrame(Buffer.concat([CALL, event]));
 }
 
-/** The first frame a spare gets (zygote.py): the environment of the function it becomes the instance of. */
-export function encodeSetup(env: Record<string, string>): Buffer {
-  return encodeFrame(Buffer.concat([Buffer.from('S'), Buffer.from(JSON.stringify(env))]));
+/**
+ * The first frame a spare gets (zygote.py): the environment of the function it becomes the instance of, one
+ * line of JSON, then f.py's bytecode (functions/bytecode.ts) when there is one to send.
+ */
+export function encodeSetup(env: Record<string, string>, bytecode: Buffer | null): Buffer {
+  const parts: Buffer[] = [Buffer.from('S'), Buffer.from(JSON.stringify(env)), Buffer.from('\n')];
+  if (bytecode) parts.push(bytecode);
+  return encodeFrame(Buffer.concat(parts));
 }
 
 export function encodeFrame(payload: Buffer): Buffer {

@@ -20,7 +20,7 @@ export class Instance {
   private readonly output: net.Socket;
   private readonly decoder: FrameDecoder;
   private pending: PendingCall | null = null;
-  /** a spare's environment (setUp), sent with its first call */
+  /** a spare's environment and bytecode (setUp), sent with its first call */
   private setup: Buffer | null = null;
   private outputTail = Buffer.alloc(0);
   /** Takes ownership of the process, the daemon's channel fd and the read end of its output pipe. */
@@ -69,9 +69,10 @@ export class Instance {
     });
   }
 
-  /** Gives a spare (zygote.py) its function's environment, sent with its first call. No answer comes. */
-  setUp(env: Record<string, string>): void {
-    this.setup = encodeSetup(env);
+  /** Gives a spare (zygote.py) its function's environment and f.py's bytecode, sent with its first call.
+   *  No answer comes. */
+  setUp(env: Record<string, string>, bytecode: Buffer | null): void {
+    this.setup = encodeSetup(env, bytecode);
   }
 
   /** Resolves once the process has exited and been reaped. */

@@ -14,6 +14,7 @@ import { FunctionLimits } from '../config';
 import { SockpitError } from '../errors';
 import { instanceEnvironment, Sandbox, SandboxFactory, SandboxSpec } from '../sandbox/sandbox';
 import type { EventBus } from '../telemetry/events';
+import { BytecodeCache } from '../functions/bytecode';
 import type { PackageRef } from '../functions/store';
 import { ZygoteNode, ZygoteTree } from './tree';
 import type { ProcessHandle } from '../sandbox/process';
@@ -70,6 +71,8 @@ export class ZygoteManager {
   private first: ZygoteProcess | null = null;
   private firstStarting: Promise<ZygoteProcess> | null = null;
   private closed = false;
+  /** what a spare gets with its function, so it does not read f.py's .pyc itself */
+  private readonly bytecode = new BytecodeCache();
 
   constructor(
     private readonly factory: SandboxFactory,
@@ -255,7 +258,7 @@ export class ZygoteManager {
     const env = instanceEnvironment(spec);
     if (spare) {
       // nothing to wait for: the environment and the event wait in the channel for the spare to wake up
-      sandbox.adopt(spare.take(env));
+      sandbox.adopt(spare.take(env, spec.codeDir === null ? null : this.bytecode.of(spec.codeDir)));
       if (event) sandbox.sendAhead(event);
     } else {
       const request: ForkRequest = { kind: 'instance', paths: spec.paths, env, uid: this.factory.uid, gid: this.factory.gid, hostname: 'sockpit' };

@@ -30,11 +30,12 @@ export class Spare {
 
   /**
    * Makes the spare the instance of a function whose code and limits its sandbox now has (Sandbox.assign):
-   * sends the function's environment, ahead of the call the caller sends next. Once.
+   * sends the function's environment and f.py's bytecode (null: the spare reads f.py), with the call the
+   * caller sends next. Once.
    */
-  take(env: Record<string, string>): Instance {
+  take(env: Record<string, string>, bytecode: Buffer | null): Instance {
     this.state = 'taken';
-    this.instance.setUp(env);
+    this.instance.setUp(env, bytecode);
     return this.instance;
   }
 

@@ -189,12 +189,13 @@ test('a Zygote killed between calls leaves the tree; its requests fall back and 
   assert.ok((await d.client.zygotes()).some((z) => z.parent === null && z.id !== base.id), 'a new base Zygote');
 });
 
+const childrenOf = (pid: number) =>
+  fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+/** a spare: a child of the Zygote with no function's code in its sandbox yet */
+const sparesOf = (pid: number) => childrenOf(pid).filter((c) => !fs.existsSync(`/proc/${c}/root/handler/f.py`));
+
 test('a Zygote keeps two spares, instances forked ahead into sandboxes of their own: a call becomes the older one; they die with their Zygote', async () => {
   await d.deploy('spare', { 'f.py': fn('def f(e):\n    return os.getpid()') });
-  const childrenOf = (pid: number) =>
-    fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  // a spare: a child of the Zygote with no function's code in its sandbox yet
-  const sparesOf = (pid: number) => childrenOf(pid).filter((c) => !fs.existsSync(`/proc/${c}/root/handler/f.py`));
   const base = (await d.client.zygotes()).find((z) => z.parent === null)!;
   assert.equal((await d.client.run('spare')).tier, 'zygote', 'the first call forks (and leaves spares behind)');
   let spares: number[] = [];
@@ -228,6 +229,32 @@ test('a Zygote keeps two spares, instances forked ahead into sandboxes of their 
   assert.equal((await d.client.run('spare')).result, 'after');
   await eventually(() => !fs.existsSync(`/proc/${next}`) && !fs.existsSync(`/proc/${second}`), 'the spares to end with their Zygote');
   await noStrayProcesses(d);
+});
+
+test("a spare runs f.py from the bytecode the daemon sends it: the module is what an import of /handler/f.py makes", async () => {
+  const source = [
+    'import sys',
+    'def f(e):',
+    '    if e == "raise":',
+    '        raise ValueError("boom")',
+    '    return [__name__, __file__, __cached__, __spec__.origin, __spec__.cached, __loader__.path, __package__, sys.modules[__name__].f is f]',
+  ].join('\n');
+  await d.deploy('modattrs', { 'f.py': `${source}\n` });
+  assert.equal((await d.client.run('modattrs')).tier, 'zygote');
+  const base = (await d.client.zygotes()).find((z) => z.parent === null)!;
+  await eventually(() => sparesOf(base.pid!).length === 2, 'two spares');
+  await d.deploy('modattrs', { 'f.py': `${source}\n# v2\n` }); // a new version: no warm instance, a spare serves it
+  const r = await d.client.run('modattrs');
+  assert.equal(r.tier, 'zygote');
+  const cached = /^\/handler\/__pycache__\/f\.cpython-\d+\.pyc$/;
+  const [name, file, moduleCached, origin, specCached, loaderPath, pkg, registered] = r.result as [string, string, string, string, string, string, string, boolean];
+  assert.deepEqual([name, file, origin, loaderPath, pkg, registered], ['f', '/handler/f.py', '/handler/f.py', '/handler/f.py', '', true]);
+  assert.match(moduleCached, cached);
+  assert.equal(specCached, moduleCached);
+  // compiled by deploy outside the sandbox: tracebacks still name the file where the instance sees it
+  const raised = await d.client.run('modattrs', 'raise');
+  assert.equal(raised.status, 422);
+  assert.match(String((raised.error?.detail as { traceback?: string }).traceback), /File "\/handler\/f\.py", line 4, in f/);
 });
 
 test('under a tiny memory budget the tree shrinks back: a grown Zygote is evicted after serving', async () => {
