@@ -109,6 +109,13 @@ const PIP_PYTHON = '/usr/bin/python3';
 const LIBRARIES = ['requests', 'flask', 'numpy', 'pandas'] as const;
 /** after a call, before memory is read: instances freeze 50 ms after their call, Zygotes 200 ms after a fork */
 const SETTLE_MS = 400;
+/**
+ * before each measured call: what the last call left to do after its response (a sandbox's teardown, a
+ * Zygote's new spares: 3-10 ms, starting 5 ms after the response) is done by then, so no call is timed while
+ * it shares the two CPUs with the clean-up of another. Back to back, the short calls (Zygote hits, warm
+ * calls) paid for the clean-up of the long ones.
+ */
+const QUIET_MS = 40;
 const now = (): number => performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -240,6 +247,7 @@ export async function measureProvisioningBench(opts: { iterations?: number }, on
       for (const [k, f] of fns.entries()) {
         for (const m of rotate(modes, i + k)) {
           if (i >= m.count) continue;
+          await sleep(QUIET_MS);
           const s = await call(m.daemon, f, i);
           const bucket = samples.get(f.key)![m.mode];
           // a Zygote hit that grew the tree is not a hit
