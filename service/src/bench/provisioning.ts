@@ -92,7 +92,8 @@ export interface ProvisioningReport {
   startedAt: string;
   durationSeconds: number;
   host: { kernel: string; cpus: number; cgroupMode: string; node: string };
-  iterations: { cold: number; zygote: number; warm: number; memory: number; warmup: number };
+  /** quietMs: the pause before each timed call */
+  iterations: { cold: number; zygote: number; warm: number; memory: number; warmup: number; quietMs: number };
   /** the wheelhouse: distribution → version */
   packages: Record<string, string>;
   functions: FunctionRow[];
@@ -150,7 +151,7 @@ const COST = { cold: 10, zygote: 1, warm: 1 } as const;
 export async function measureProvisioningBench(opts: { iterations?: number }, onProgress: ProgressFn = () => {}): Promise<ProvisioningReport> {
   const n = opts.iterations ?? DEFAULT_ITERATIONS;
   if (!Number.isInteger(n) || n < 1) throw new Error(`iterations must be a positive integer, got ${n}`);
-  const counts = { cold: Math.max(1, Math.ceil(n / 3)), zygote: n, warm: n, memory: Math.min(3, Math.max(1, Math.ceil(n / 10))), warmup: 1 };
+  const counts = { cold: Math.max(1, Math.ceil(n / 3)), zygote: n, warm: n, memory: Math.min(3, Math.max(1, Math.ceil(n / 10))), warmup: 1, quietMs: QUIET_MS };
   const started = new Date();
   const t0 = now();
   const notes: string[] = [];
@@ -504,7 +505,7 @@ export function formatProvisioningReport(r: ProvisioningReport): string {
     `sockpit ${r.version} bench provisioning — ${r.startedAt}, Linux ${r.host.kernel}, ${r.host.cpus} CPUs, cgroups ${r.host.cgroupMode}, ${r.durationSeconds.toFixed(0)} s`,
   );
   out.push(
-    `samples per function: ${it.cold} cold (Zygotes off), ${it.zygote} Zygote hits, ${it.warm} warm calls, after ${it.warmup} warm-up each; tiers rotated; ${it.memory} more instance(s) per memory cell`,
+    `samples per function: ${it.cold} cold (Zygotes off), ${it.zygote} Zygote hits, ${it.warm} warm calls, after ${it.warmup} warm-up each; tiers rotated, each call after a ${it.quietMs} ms pause (the last one's clean-up done); ${it.memory} more instance(s) per memory cell`,
   );
   out.push(`libraries: Debian's, repacked as wheels: ${Object.entries(r.packages).map(([k, v]) => `${k}==${v}`).join(' ')}`);
   out.push('');
