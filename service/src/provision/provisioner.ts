@@ -190,8 +190,8 @@ export class Provisioner {
       body: reply.body,
       phases,
     };
-    // Parking (cgroup reads; without a warm budget, the teardown) and the event are no part of the caller's
-    // wait: they run once the response is written, and still before the daemon reads another request.
+    // Parking (cgroup reads) and the event are no part of the caller's wait: they run once the response is
+    // written, and still before the daemon reads another request; a teardown waits longer (afterResponse).
     const parked = sandbox;
     setImmediate(() => {
       this.park(parked, fn);

@@ -1,7 +1,8 @@
 // The Zygote tier: keeps the lineage of Zygote processes (tree.ts decides, this file does), serves instances
 // from the best match (its spare, or a fork), grows the tree on misses, evicts under the memory budget, and
 // survives Zygote deaths: a request whose Zygote died falls back to its parent, and the base is started again
-// when needed. Spares (spare.ts) are made after a response is written, each in a sandbox of its own.
+// when needed. Spares (spare.ts) are made once a call's clean-up is due (provisioner.ts, afterResponse), each in
+// a sandbox of its own.
 //
 // Below the tree sits the first Zygote, which the daemon spawns: PID 1 of the namespace every Zygote lives in
 // (zygote.py says why there must be one). It is never asked for instances, imports nothing and forks only

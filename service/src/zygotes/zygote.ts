@@ -127,8 +127,8 @@ export class ZygoteProcess {
   }
 
   /**
-   * Forks a new process. `fds` are [channel, output, root, ...cgroup join files] ([socket, root, ...] for a
-   * spare); they are sent, not kept: the caller closes its copies. `members` lists the pids in the new
+   * Forks a new process. `fds` are [channel, output, root, ...cgroup join files], for every kind; they are
+   * sent, not kept: the caller closes its copies. `members` lists the pids in the new
    * process's cgroup (it is found there: the pid the Zygote reports is one of its own namespace). `onProcess`
    * gets the new process as soon as it is known, before it is ready. Resolves once it is ready.
    */
