@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { SockpitClient } from '../service/src/client';
+import { envOwnedBy } from '../service/src/daemon/parent';
 
 export const REPO = path.resolve(__dirname, '..');
 export const CLI = path.join(REPO, 'bin/sockpit.js');
@@ -22,6 +23,8 @@ export interface E2eEnv {
   panelPort: number;
   daemonPid: number;
   panelPid: number;
+  /** the Playwright runner's pid: the daemon stops when it dies, even if a spec (a worker) restarted it */
+  ownerPid: number;
 }
 
 /** The package a spec deploys to make the Zygote tree grow (it is in the wheelhouse, not on the host). */
@@ -99,9 +102,9 @@ function tail(file: string, lines = 40): string {
 }
 
 /** Starts a process of ours that outlives the worker which started it (the teardown stops it by pid). */
-function launch(args: string[], log: string): number {
+function launch(args: string[], log: string, owner: number): number {
   const out = fs.openSync(log, 'a');
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', out, out], detached: true });
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', out, out], detached: true, env: envOwnedBy(owner) });
   fs.closeSync(out);
   child.unref();
   if (!child.pid) throw new Error(`could not start ${args.join(' ')}`);
@@ -112,7 +115,7 @@ function launch(args: string[], log: string): number {
 export async function startDaemon(env: E2eEnv): Promise<number> {
   const log = path.join(env.dir, 'daemon.log');
   fs.appendFileSync(log, `--- starting sockpitd at ${new Date().toISOString()}\n`);
-  const pid = launch(['daemon', '--socket', env.socket, '--state-dir', env.stateDir, '--config', env.config], log);
+  const pid = launch(['daemon', '--socket', env.socket, '--state-dir', env.stateDir, '--config', env.config], log, env.ownerPid);
   const probe = new SockpitClient(env.socket);
   try {
     for (const deadline = Date.now() + 60_000; ; ) {
@@ -139,7 +142,7 @@ export async function stopDaemon(env: E2eEnv): Promise<void> {
 /** Starts `sockpit panel` on a free port of 127.0.0.1 and waits until it serves the page. */
 export async function startPanel(env: E2eEnv): Promise<number> {
   const log = path.join(env.dir, 'panel.log');
-  const pid = launch(['panel', '--socket', env.socket, '--port', String(env.panelPort)], log);
+  const pid = launch(['panel', '--socket', env.socket, '--port', String(env.panelPort)], log, env.ownerPid);
   for (const deadline = Date.now() + 30_000; ; ) {
     if (exited(pid)) throw new Error(`sockpit panel exited at start:\n${tail(log)}`);
     try {

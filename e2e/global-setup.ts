@@ -39,6 +39,7 @@ export default async function globalSetup(_config: FullConfig): Promise<() => Pr
     panelPort: port,
     daemonPid: 0,
     panelPid: 0,
+    ownerPid: process.pid,
   };
   process.env.SOCKPIT_E2E_ENV = path.join(dir, 'env.json');
   writeEnv(env);

@@ -45,7 +45,11 @@ async function main() {
       console.error('sockpitd is not running and needs root: run `sudo npm start` (or start `sockpit daemon` as root)');
       process.exit(1);
     }
-    const daemon = spawn(process.execPath, [path.join(root, 'bin/sockpit.js'), '--socket', socket, 'daemon', ...daemonArgs], { stdio: 'inherit' });
+    // owned by this script (SOCKPIT_OWNER_PID, see service/src/daemon/parent.ts): if it is killed, the daemon stops too
+    const daemon = spawn(process.execPath, [path.join(root, 'bin/sockpit.js'), '--socket', socket, 'daemon', ...daemonArgs], {
+      stdio: 'inherit',
+      env: { ...process.env, SOCKPIT_OWNER_PID: String(process.pid) },
+    });
     const exited = new Promise((resolve) => daemon.on('exit', resolve));
     stops.push(async () => {
       daemon.kill('SIGTERM');
