@@ -12,7 +12,15 @@ const root = fs.mkdtempSync(path.join(os.tmpdir(), 'panel-token-file-'));
 after(() => fs.rmSync(root, { recursive: true, force: true }));
 
 test('lives in $XDG_RUNTIME_DIR/sockpit, else ~/.config/sockpit', () => {
-  assert.equal(panelFileDir({ XDG_RUNTIME_DIR: '/run/user/1000' }), '/run/user/1000/sockpit');
+  assert.equal(panelFileDir({ XDG_RUNTIME_DIR: root }), path.join(root, 'sockpit'));
+  // missing, or another user's (kept across su): passed over
+  assert.equal(panelFileDir({ XDG_RUNTIME_DIR: path.join(root, 'missing') }), path.join(os.homedir(), '.config', 'sockpit'));
+  if (process.getuid?.() === 0) {
+    const theirs = path.join(root, 'theirs');
+    fs.mkdirSync(theirs);
+    fs.chownSync(theirs, 65534, 65534);
+    assert.equal(panelFileDir({ XDG_RUNTIME_DIR: theirs }), path.join(os.homedir(), '.config', 'sockpit'));
+  }
   assert.equal(panelFileDir({}), path.join(os.homedir(), '.config', 'sockpit'));
   assert.equal(panelFileDir({ XDG_RUNTIME_DIR: 'relative' }), path.join(os.homedir(), '.config', 'sockpit'));
 });

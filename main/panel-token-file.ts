@@ -14,11 +14,21 @@ export interface PanelFile {
   pid: number;
 }
 
-/** $XDG_RUNTIME_DIR/sockpit (a per-user tmpfs on systemd hosts), else ~/.config/sockpit. */
+/** $XDG_RUNTIME_DIR/sockpit (a per-user tmpfs on systemd hosts), else ~/.config/sockpit. A runtime dir of another
+ *  user (kept across `su` or `sudo -E`) is passed over: the file would land where that user can't keep it private. */
 export function panelFileDir(env: NodeJS.ProcessEnv = process.env): string {
   const runtime = env.XDG_RUNTIME_DIR;
-  if (runtime && path.isAbsolute(runtime)) return path.join(runtime, 'sockpit');
+  if (runtime && path.isAbsolute(runtime) && ownedByUs(runtime)) return path.join(runtime, 'sockpit');
   return path.join(os.homedir(), '.config', 'sockpit');
+}
+
+function ownedByUs(dir: string): boolean {
+  const uid = process.getuid?.();
+  try {
+    return uid === undefined ? fs.statSync(dir).isDirectory() : fs.statSync(dir).uid === uid;
+  } catch {
+    return false;
+  }
 }
 
 export function panelFilePath(dir: string, port: number): string {
