@@ -36,6 +36,7 @@ export default async function globalSetup(_config: FullConfig): Promise<() => Pr
     config,
     wheels,
     panelUrl: `http://127.0.0.1:${port}/`,
+    panelSignInUrl: '',
     panelPort: port,
     daemonPid: 0,
     panelPid: 0,

@@ -5,7 +5,7 @@ import { writeFunction } from '../env';
 
 test('deploy and invoke through the UI: the result and the tier show', async ({ env, functions, client }) => {
   const dir = writeFunction(env, 'hello', HELLO);
-  await functions.open(env.panelUrl);
+  await functions.open(env.panelSignInUrl);
   await functions.deploy('hello', dir);
   expect((await client.listFunctions()).map((f) => f.name)).toContain('hello');
 
@@ -25,7 +25,7 @@ test('deploy and invoke through the UI: the result and the tier show', async ({ 
 test('invalid JSON in the event gets the service\'s answer, not a crash', async ({ env, functions, client }) => {
   const dir = writeFunction(env, 'hello', HELLO);
   if (!(await client.listFunctions()).some((f) => f.name === 'hello')) await client.deploy('hello', dir);
-  await functions.open(env.panelUrl);
+  await functions.open(env.panelSignInUrl);
   await functions.select('hello');
   await functions.event.fill('{"name": ');
   await functions.invokeButton.click();
