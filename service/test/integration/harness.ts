@@ -130,6 +130,35 @@ export function noStrayProcesses(d: TestDaemon, ms = 5000): Promise<void> {
   return eventually(async () => processesOf(d.stateDir).length === (await expectedProcesses(d.client)), 'no stray processes', ms);
 }
 
+/** The children of a process (of its main thread, which is where ours fork); none once it is gone. */
+export function childrenOf(pid: number): number[] {
+  try {
+    return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** Every process below pid, children first. */
+export function descendantsOf(pid: number): number[] {
+  const found: number[] = [];
+  for (let queue = childrenOf(pid); queue.length > 0; ) {
+    const next = queue.shift()!;
+    found.push(next);
+    queue.push(...childrenOf(next));
+  }
+  return found;
+}
+
+/** The command line of a process, arguments joined by spaces; '' once it is gone. */
+export function cmdlineOf(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+  } catch {
+    return '';
+  }
+}
+
 export async function eventually(check: () => boolean | Promise<boolean>, what: string, ms = 5000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await check())) {
