@@ -54,6 +54,14 @@ export function watchExit(pidfd: number, callback: (status: ExitStatus, error?: 
   binding.watchExit(pidfd, callback);
 }
 
+/**
+ * A new network namespace with only loopback, up; returns a close-on-exec fd that holds it. With usernsFd, the
+ * namespace is owned by that user namespace (its root may then join it); otherwise by ours.
+ */
+export function makeNetns(usernsFd?: number): number {
+  return binding.makeNetns(usernsFd);
+}
+
 /** Waits for the exit of the process behind pidfd. */
 export function waitExit(pidfd: number): Promise<ExitStatus> {
   return new Promise((resolve, reject) => watchExit(pidfd, (status, error) => (error ? reject(error) : resolve(status))));

@@ -6,8 +6,8 @@ a JSON object. A request is sent in one sendmsg with its fds attached, so they a
 (the kernel never hands out fds with bytes of another message).
   request  {"op": "fork", "id": str, "kind": "instance" | "zygote" | "spare", "paths": [sys.path entries],
             "imports": [top-level modules, kind zygote], "env": {..., kind instance},
-            "uid": int, "gid": int, "hostname": str, "cgroups": int}
-           fds [channel, output, root, cgroup join files ("cgroups" of them)]
+            "uid": int, "gid": int, "hostname": str, "netns": 0 | 1, "cgroups": int}
+           fds [channel, output, root, a network namespace ("netns": 1), cgroup join files ("cgroups" of them)]
   replies, all tagged with the request's id, on this same socket:
            {"id", "pid": <the new process in the Zygotes' PID namespace>}  from the Zygote, once it forked
            {"id", "joined": true}  from the new process, once it is in its cgroups (sockpitd finds it there)
@@ -23,7 +23,9 @@ namespace again through a pidfd of itself (setns on the active namespace: allowe
 in a PID namespace owned by its user namespace, whose PID 1 is a Zygote that sockpitd never asks for anything
 but base Zygotes). The new process joins its cgroups through the passed fds, unshares UTS and IPC, chroots
 into the passed root, drops to the unprivileged uid with no_new_privs (an instance), closes every fd it must
-not keep, and only then says it is ready. Zygotes ignore SIGCHLD, so the kernel reaps what they fork; sockpitd
+not keep, and only then says it is ready. When sockpitd passes a network namespace (one of its pool, owned by
+the Zygotes' user namespace), the new process joins it right after its cgroups, while it is still root here:
+every Zygote and every instance has a network namespace of its own, with loopback only. Zygotes ignore SIGCHLD, so the kernel reaps what they fork; sockpitd
 watches each new process through a pidfd of its own.
 
 A spare is an instance forked ahead of its request, into a sandbox of its own that sockpitd prepared with
@@ -54,6 +56,7 @@ CONTROL_FD = 3
 CLONE_NEWUTS = 0x04000000
 CLONE_NEWIPC = 0x08000000
 CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_SECCOMP = 22
 SECCOMP_MODE_FILTER = 2
@@ -115,12 +118,16 @@ class Request:
             raise ValueError(f"a Zygote serves fork requests only, not {header.get('op')!r}")
         if self.kind not in self.KINDS:
             raise ValueError(f"unknown fork kind {self.kind!r}")
-        need = 3 + int(header.get("cgroups", 0))
+        netns = int(header.get("netns", 0))
+        if netns not in (0, 1):
+            raise ValueError(f"netns is 0 or 1, not {netns}")
+        need = 3 + netns + int(header.get("cgroups", 0))
         if len(fds) != need:
             raise ValueError(f"a {self.kind} fork needs {need} fds, got {len(fds)}")
         self.fds = fds
         self.channel, self.output, self.root = fds[0], fds[1], fds[2]
-        self.cgroups = fds[3:]
+        self.netns = fds[3] if netns else None
+        self.cgroups = fds[3 + netns:]
 
 
 def child(req):
@@ -133,6 +140,8 @@ def child(req):
         for fd in req.cgroups:
             os.write(fd, b"0")  # v1 tasks: a single-threaded process moves itself without the global lock
         write_all(report, frame({"id": req.id, "joined": True}))
+        if req.netns is not None:
+            check(libc.setns(req.netns, CLONE_NEWNET), "setns(CLONE_NEWNET)")
         check(libc.unshare(CLONE_NEWUTS | CLONE_NEWIPC), "unshare")
         hostname = req.header.get("hostname", "sockpit").encode()
         check(libc.sethostname(hostname, len(hostname)), "sethostname")

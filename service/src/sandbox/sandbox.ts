@@ -1,5 +1,6 @@
-// A lean container: a cgroup from the pool + a root stitched from bind mounts + one instance host started into
-// it (cgroup join, new PID/UTS/IPC namespaces, chroot, unprivileged uid, no_new_privs). Sandboxes are
+// A lean container: a cgroup from the pool + a root stitched from bind mounts + a network namespace from the
+// pool (network/netns-pool.ts) + one instance host started into it (cgroup join, the network namespace, new
+// PID/UTS/IPC namespaces, chroot, unprivileged uid, no_new_privs). Sandboxes are
 // disposables: whatever create() acquired, destroy() releases, on every path.
 
 import fs from 'node:fs';
@@ -8,6 +9,7 @@ import * as native from '../../../native';
 import { FunctionLimits } from '../config';
 import { SockpitError, wrap } from '../errors';
 import type { Cgroup, CgroupDriver, CgroupPool, Limits } from '../cgroups';
+import { NetnsPool, NetnsPoolStats } from '../network/netns-pool';
 import { InstanceReply } from './framing';
 import { Instance } from './instance';
 import { ProcessHandle } from './process';
@@ -34,6 +36,21 @@ export interface SandboxFactoryOptions {
   /** the unprivileged host ids root inside a Zygote's user namespace maps to */
   zygoteUid?: number;
   zygoteGid?: number;
+  /** isolated: every sandbox in a network namespace of its own (loopback only); host: the host's (benchmarks) */
+  network?: { mode: 'isolated' | 'host'; ready: number; max: number };
+}
+
+/**
+ * Where a sandbox's network namespace comes from: `cold`, the pool of ours (joined by the daemon's spawn);
+ * `zygote`, the pool owned by the Zygotes' user namespace (joined by the Zygote's child); `own`, a new one the
+ * process makes as it starts (the first Zygote, which creates the Zygotes' user namespace itself).
+ */
+export type NetnsSource = 'cold' | 'zygote' | 'own';
+
+/** A sandbox's network namespace: an fd that holds it, and the pool it goes back to. */
+interface HeldNetns {
+  fd: number;
+  pool: NetnsPool;
 }
 
 /** Phase durations in milliseconds, in the order they happened. */
@@ -76,30 +93,73 @@ export class SandboxFactory {
   /** open cgroup.procs fds per pool cgroup: opened once, passed to every process that joins it */
   private readonly joinFds = new Map<Cgroup, number[]>();
   readonly live = new Set<Sandbox>();
+  /** network namespaces for cold sandboxes, and for the Zygotes' world (made once their user namespace exists) */
+  private readonly coldNetns: NetnsPool | null;
+  private zygoteNetns: NetnsPool | null = null;
 
   constructor(
     readonly pool: CgroupPool,
     readonly driver: CgroupDriver,
     private readonly opts: SandboxFactoryOptions,
   ) {
-    this.devNull = fs.openSync('/dev/null', 'r+');
     fs.mkdirSync(opts.sandboxesDir, { recursive: true, mode: 0o700 });
+    const net = opts.network;
+    this.coldNetns = net?.mode === 'isolated' ? new NetnsPool({ name: 'cold', ready: net.ready, max: net.max, reuse: true }) : null;
+    this.devNull = fs.openSync('/dev/null', 'r+');
+  }
+
+  /** whether sandboxes get network namespaces of their own */
+  get isolated(): boolean {
+    return this.coldNetns !== null;
+  }
+
+  /**
+   * The Zygotes' user namespace (an fd; the factory takes it) once their first process made it, or null when
+   * it is gone: from then on sandboxes of the Zygotes' world get namespaces owned by it.
+   */
+  setZygoteUserns(usernsFd: number | null): void {
+    this.zygoteNetns?.stop();
+    this.zygoteNetns = null;
+    if (usernsFd === null || !this.opts.network || this.coldNetns === null) {
+      if (usernsFd !== null) fs.closeSync(usernsFd);
+      return;
+    }
+    try {
+      const { ready, max } = this.opts.network;
+      this.zygoteNetns = new NetnsPool({ name: 'Zygote', ready, max, reuse: false, owner: usernsFd });
+    } finally {
+      fs.closeSync(usernsFd); // each namespace made holds its owner
+    }
+  }
+
+  netnsStats(): { cold: NetnsPoolStats | null; zygote: NetnsPoolStats | null } {
+    return { cold: this.coldNetns?.stats() ?? null, zygote: this.zygoteNetns?.stats() ?? null };
   }
 
   /** Everything before Python starts: a cgroup from the pool and the mounts. */
-  prepare(spec: SandboxSpec): Sandbox {
+  prepare(spec: SandboxSpec, netnsFrom: NetnsSource = 'cold'): Sandbox {
     const id = `${process.pid.toString(36)}-${(++this.seq).toString(36)}`;
-    const cgroup = this.pool.acquire(poolLimits(spec.limits));
+    const netns = this.takeNetns(netnsFrom);
+    let cgroup: Cgroup | undefined;
     let dirs: SandboxDirs;
     try {
+      cgroup = this.pool.acquire(poolLimits(spec.limits));
       dirs = mountSandboxRoot(this.opts.baseDir, path.join(this.opts.sandboxesDir, id), spec.codeDir, this.opts.uid, this.opts.gid);
     } catch (err) {
-      void this.pool.release(cgroup);
+      if (cgroup) void this.pool.release(cgroup);
+      if (netns) netns.pool.release(netns.fd);
       throw err;
     }
-    const sandbox = new Sandbox(this, id, cgroup, dirs, spec);
+    const sandbox = new Sandbox(this, id, cgroup, dirs, spec, netns, netnsFrom === 'own' && this.isolated);
     this.live.add(sandbox);
     return sandbox;
+  }
+
+  private takeNetns(from: NetnsSource): HeldNetns | null {
+    if (from === 'own' || this.coldNetns === null) return null;
+    const pool = from === 'cold' ? this.coldNetns : this.zygoteNetns;
+    if (pool === null) throw new SockpitError('unavailable', "the Zygotes' network namespaces are not ready (no Zygote user namespace)");
+    return { fd: pool.acquire(), pool };
   }
 
   /** Starts the instance host into a prepared sandbox: cgroup join, new namespaces, chroot, uid, exec. */
@@ -161,7 +221,8 @@ export class SandboxFactory {
         gid: how.gid,
         cgroupProcsFds: this.joinFdsOf(sandbox.cgroup),
         fds: [this.devNull, outputWrite, outputWrite, channelChild],
-        namespaces: how.pidNamespace ? ['pid', 'uts', 'ipc'] : ['uts', 'ipc'],
+        namespaces: [...(how.pidNamespace ? ['pid' as const] : []), 'uts', 'ipc', ...(sandbox.ownNetns ? ['net' as const] : [])],
+        netns: sandbox.netns?.fd,
         hostname: 'sockpit',
         rlimits: { core: 0, nofile: 1024 },
         dieWithParent: true,
@@ -201,6 +262,8 @@ export class SandboxFactory {
   }
 
   close(): void {
+    this.coldNetns?.stop();
+    this.setZygoteUserns(null);
     for (const cgroup of [...this.joinFds.keys()]) this.forgetCgroup(cgroup);
     fs.closeSync(this.devNull);
   }
@@ -221,6 +284,10 @@ export class Sandbox {
     readonly cgroup: Cgroup,
     readonly dirs: SandboxDirs,
     private assigned: SandboxSpec,
+    /** its network namespace from a pool (null: the host's, or one of its own: ownNetns) */
+    readonly netns: HeldNetns | null = null,
+    /** its first process makes a network namespace of its own as it starts */
+    readonly ownNetns = false,
   ) {
     this.oomBaseline = factory.driver.oomKills(cgroup);
   }
@@ -353,11 +420,15 @@ export class Sandbox {
   destroy(): Promise<void> {
     this.destroying ??= (async () => {
       clearTimeout(this.freezeTimer);
+      let emptied = false;
       try {
         this.instance?.kill();
         await this.factory.pool.release(this.cgroup); // kills every member and waits until it is empty
+        emptied = true;
         if (this.instance) await this.instance.exited();
       } finally {
+        // reused only when every process that was in it is known to be gone
+        if (this.netns) this.netns.pool.release(this.netns.fd, { reusable: emptied });
         try {
           unmountSandboxRoot(this.dirs);
         } finally {
