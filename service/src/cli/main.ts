@@ -216,6 +216,15 @@ bench
     const { runProvisioningBench } = await import('../bench/provisioning' as string);
     await runProvisioningBench({ json: Boolean(opts.json), iterations: opts.iterations, progressJson: Boolean(opts.progressJson) });
   });
+bench
+  .command('network')
+  .description('what a network namespace per sandbox costs a call: cold, Zygote hit and warm, network isolated vs host')
+  .option('--json', 'print the results as JSON')
+  .option('--iterations <n>', 'calls timed per daemon (default 60)', positive)
+  .action(async (opts) => {
+    const { runNetworkBench } = await import('../bench/network' as string);
+    await runNetworkBench({ json: Boolean(opts.json), iterations: opts.iterations });
+  });
 
 bench
   .command('load')

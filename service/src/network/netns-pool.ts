@@ -21,7 +21,8 @@ export interface NetnsPoolOptions {
   max: number;
   /** whether a released namespace may be handed out again (see the top of this file) */
   reuse: boolean;
-  /** a user namespace fd: the namespaces are owned by it (so its root may setns into them); default ours */
+  /** a user namespace fd: the namespaces are owned by it (so its root may setns into them); default ours.
+   *  The pool takes it: it makes more namespaces with it until stop(), which closes it. */
   owner?: number;
   /** what the pool is for, in its error messages */
   name: string;
@@ -86,10 +87,12 @@ export class NetnsPool {
 
   /** Closes every free namespace; those in use are closed as they come back. */
   stop(): void {
+    if (this.state === 'stopped') return;
     this.state = 'stopped';
     if (this.refill) clearTimeout(this.refill);
     this.refill = null;
     for (const fd of this.free.splice(0)) fs.closeSync(fd);
+    if (this.opts.owner !== undefined) fs.closeSync(this.opts.owner);
   }
 
   private make(): number {

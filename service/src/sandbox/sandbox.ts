@@ -120,16 +120,13 @@ export class SandboxFactory {
   setZygoteUserns(usernsFd: number | null): void {
     this.zygoteNetns?.stop();
     this.zygoteNetns = null;
-    if (usernsFd === null || !this.opts.network || this.coldNetns === null) {
-      if (usernsFd !== null) fs.closeSync(usernsFd);
+    if (usernsFd === null) return;
+    if (!this.opts.network || this.coldNetns === null) {
+      fs.closeSync(usernsFd);
       return;
     }
-    try {
-      const { ready, max } = this.opts.network;
-      this.zygoteNetns = new NetnsPool({ name: 'Zygote', ready, max, reuse: false, owner: usernsFd });
-    } finally {
-      fs.closeSync(usernsFd); // each namespace made holds its owner
-    }
+    const { ready, max } = this.opts.network;
+    this.zygoteNetns = new NetnsPool({ name: 'Zygote', ready, max, reuse: false, owner: usernsFd }); // closes it on failure too
   }
 
   netnsStats(): { cold: NetnsPoolStats | null; zygote: NetnsPoolStats | null } {

@@ -9,7 +9,7 @@ import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { cgroupsOf, noStrayProcesses, processesOf, startDaemon, TestDaemon } from './harness';
+import { cgroupsOf, eventually, noStrayProcesses, processesOf, startDaemon, TestDaemon } from './harness';
 
 const HOST_NET = [
   'ip link set lo up',
@@ -110,9 +110,12 @@ function netnsFdsOf(pid: number): number {
   }).length;
 }
 
+/** few namespaces kept ready, so the calls below drain the pools and make them refill */
+const READY = 2;
+
 for (const [label, config] of [
-  ['instances forked from Zygotes', {}],
-  ['cold instances (Zygotes off)', { zygotes: { enabled: false } }],
+  ['instances forked from Zygotes', { network: { ready: READY } }],
+  ['cold instances (Zygotes off)', { zygotes: { enabled: false }, network: { ready: READY } }],
 ] as const) {
   describe(label, () => isolatedSuite(config, label.startsWith('instances forked')));
 }
@@ -204,6 +207,15 @@ function isolatedSuite(config: Record<string, unknown>, zygotes: boolean): void 
       assert.equal(owner.get(ns) ?? sandbox, sandbox, `process ${pid} shares a network namespace with another sandbox`);
       owner.set(ns, sandbox);
     }
+  });
+
+  test('after a run of calls the pools refill to what they keep ready, in the background', async () => {
+    for (let i = 0; i < 3 * READY; i++) await d.client.run('probe', { targets: [] });
+    await eventually(async () => {
+      const s = (await d.client.status()).network!;
+      return s.cold!.free === READY && (!zygotes || s.zygote!.free === READY);
+    }, 'the pools to refill');
+    assert.doesNotMatch(d.log(), /network namespace/, 'no namespace failed to be made');
   });
 
   test('the daemon holds exactly the network namespaces its pools account for', async () => {
