@@ -70,15 +70,21 @@ export class NetnsPool {
       this.madeOnDemand++;
     }
     this.inUse.add(fd);
-    this.scheduleRefill();
+    if (this.short()) this.scheduleRefill();
     return fd;
   }
 
   /** Takes a namespace back. reusable: false when some process of its sandbox may still be alive. */
   release(fd: number, { reusable = true } = {}): void {
     if (!this.inUse.delete(fd)) throw new SockpitError('internal', `network namespace fd ${fd} is not in use`);
-    if (reusable && this.opts.reuse && this.state === 'running' && this.free.length < this.opts.ready) this.free.push(fd);
-    else fs.closeSync(fd);
+    // Up to twice `ready` are kept: the hand-out that took this one had a fresh one made to replace it, and
+    // keeping both means the next hand-out needs none made (a pool that tore down the surplus would make and
+    // tear down one namespace per call).
+    if (reusable && this.opts.reuse && this.state === 'running' && this.free.length < 2 * Math.max(1, this.opts.ready)) this.free.push(fd);
+    else {
+      fs.closeSync(fd);
+      if (this.short()) this.scheduleRefill();
+    }
   }
 
   stats(): NetnsPoolStats {
@@ -103,12 +109,16 @@ export class NetnsPool {
     }
   }
 
+  private short(): boolean {
+    return this.free.length < this.opts.ready;
+  }
+
   /** Refills one namespace per timer tick, so no tick holds the event loop for more than one. */
   private scheduleRefill(): void {
     if (this.refill || this.state !== 'running') return;
     this.refill = setTimeout(() => {
       this.refill = null;
-      if (this.state !== 'running' || this.free.length >= this.opts.ready || this.free.length + this.inUse.size >= this.opts.max) return;
+      if (this.state !== 'running' || !this.short() || this.free.length + this.inUse.size >= this.opts.max) return;
       try {
         this.free.push(this.make());
       } catch (err) {

@@ -82,7 +82,9 @@ export class SandboxFactory {
   private seq = 0;
   private readonly devNull: number;
   /** seccomp filters, built once (none on an architecture they are not written for) */
-  private readonly filters = filtersSupported() ? { instance: buildFilter('instance'), zygote: buildFilter('zygote') } : null;
+  private readonly filters = filtersSupported()
+    ? { instance: buildFilter('instance'), zygote: buildFilter('zygote'), zygoteServing: buildFilter('zygote-serving') }
+    : null;
   /** the uid and gid function code runs as */
   get uid(): number {
     return this.opts.uid;
@@ -187,6 +189,8 @@ export class SandboxFactory {
     const env: Record<string, string> = { ...BASE_ENV };
     // the filter a Zygote installs in every instance it forks (it can't build one itself)
     if (this.filters) env.SOCKPIT_INSTANCE_SECCOMP = this.filters.instance.toString('base64');
+    // the filter it stacks on itself once it holds its PID namespace, before any package code runs
+    if (this.filters) env.SOCKPIT_ZYGOTE_SECCOMP = this.filters.zygoteServing.toString('base64');
     const { uid, gid, zygoteUid = 400_000, zygoteGid = 400_000 } = this.opts;
     const userns = { uidMap: `0 ${zygoteUid} 1\n${uid} ${uid} 1\n`, gidMap: `0 ${zygoteGid} 1\n${gid} ${gid} 1\n` };
     return this.spawnRuntime(sandbox, 'zygote.py', { uid: 0, gid: 0, pidNamespace: true, env, userns, seccomp: this.filters?.zygote });

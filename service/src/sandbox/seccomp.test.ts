@@ -88,6 +88,12 @@ test('setns: a Zygote may join a PID namespace (its own, after forking an instan
   assert.equal(run(buildFilter('instance'), SYS.setns, fd, ARCH_X86_64, NEWPID), EPERM, 'instances: never');
 });
 
+test("zygote-serving: stacked on the Zygotes once they hold their PID namespace, it refuses pidfd_open and nothing else", () => {
+  const z = buildFilter('zygote-serving');
+  assert.equal(run(z, 434, 1), EPERM, 'pidfd_open');
+  for (const nr of [SYS.read, SYS.setns, SYS.clone, SYS.unshare]) assert.equal(run(z, nr), ALLOW, `syscall ${nr}`);
+});
+
 test('another architecture, or the x32 ABI, never gets through', () => {
   const f = buildFilter('instance');
   assert.equal(run(f, SYS.read, 0, 0x40000003), KILL, 'i386');

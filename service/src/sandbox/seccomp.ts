@@ -9,8 +9,13 @@
 // a PID namespace, so a Zygote can return to its own after it forked an instance into a new one, and of a network
 // namespace, so what it forks joins the one sockpitd passed for it).
 // clone3 answers ENOSYS: its flags sit in memory a filter can't read, and libc falls back to clone.
+//
+// A third, 'zygote-serving', is stacked on the first Zygote once it holds a handle on its own PID namespace
+// (zygote.py main), before any package code runs: it refuses pidfd_open. Zygotes are root in the user namespace
+// that owns every Zygote-world network namespace, and setns takes a pidfd: with pidfd_open, package code could
+// join the network namespace of any process it can name by pid (another function's instance).
 
-export type Profile = 'instance' | 'zygote';
+export type Profile = 'instance' | 'zygote' | 'zygote-serving';
 
 const AUDIT_ARCH_X86_64 = 0xc000003e;
 const X32_SYSCALL_BIT = 0x40000000;
@@ -70,6 +75,7 @@ const NR: Record<string, number> = {
   fsmount: 432,
   fspick: 433,
   clone3: 435,
+  pidfd_open: 434,
   pidfd_getfd: 438,
   mount_setattr: 442,
 };
@@ -108,6 +114,7 @@ export interface Rules {
 }
 
 export function rulesFor(profile: Profile): Rules {
+  if (profile === 'zygote-serving') return { deny: ['pidfd_open'], denyFlags: {}, enosys: [] };
   if (profile === 'instance') {
     return {
       deny: [...ALWAYS_DENIED, 'chroot', 'unshare', 'sethostname'],

@@ -9,6 +9,7 @@ import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import { buildWheelhouse } from '../fixtures/wheels';
 import { cgroupsOf, eventually, noStrayProcesses, processesOf, startDaemon, TestDaemon } from './harness';
 
 const HOST_NET = [
@@ -110,6 +111,31 @@ function netnsFdsOf(pid: number): number {
   }).length;
 }
 
+/**
+ * What package code imported into a Zygote (root in the Zygotes' user namespace, which owns every Zygote-world
+ * network namespace) tries at import time: a pidfd of another process, to setns into its network namespace;
+ * and the capabilities to make a veth pair and move its other end into another process's namespace by pid.
+ */
+const SNEAK = `
+import ctypes, errno
+libc = ctypes.CDLL(None, use_errno=True)
+def outcome(result):
+    return "ok" if result >= 0 else errno.errorcode[ctypes.get_errno()]
+class Header(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+class Data(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+header, data = Header(0x20080522, 0), (Data * 2)()
+libc.syscall(125, ctypes.byref(header), data)
+REPORT = {
+    "uid": __import__("os").getuid(),
+    "pidfd_open": outcome(libc.syscall(434, 1, 0)),
+    "net_admin": bool(data[0].effective & (1 << 12)) or bool(data[0].permitted & (1 << 12)),
+    "net_raw": bool(data[0].effective & (1 << 13)),
+    "sys_admin": bool(data[0].effective & (1 << 21)),
+}
+`;
+
 /** few namespaces kept ready, so the calls below drain the pools and make them refill */
 const READY = 2;
 
@@ -123,13 +149,16 @@ for (const [label, config] of [
 function isolatedSuite(config: Record<string, unknown>, zygotes: boolean): void {
   let d: TestDaemon;
   let server: ChildProcess | undefined;
+  const wheels = fs.mkdtempSync('/tmp/sockpit-wheels-');
 
   before(async () => {
-    d = await startDaemon(config, { hostNetns: HOST_NET });
+    buildWheelhouse(wheels, [{ name: 'netsneak', version: '1.0', modules: { 'netsneak/__init__.py': SNEAK } }]);
+    d = await startDaemon({ ...config, packages: { findLinks: wheels } }, { hostNetns: HOST_NET });
     server = await startHostServer(d);
     await d.deploy('probe', { 'f.py': PROBE });
   });
   after(async () => {
+    fs.rmSync(wheels, { recursive: true, force: true });
     await stopServer(server);
     const stateDir = d?.stateDir;
     await d?.stop();
@@ -209,11 +238,27 @@ function isolatedSuite(config: Record<string, unknown>, zygotes: boolean): void 
     }
   });
 
+  if (zygotes) {
+    test("package code in a Zygote (root in the Zygotes' user namespace) can name no other process's network namespace nor link one to its own", async () => {
+      await d.deploy('sneak', { 'f.py': 'import netsneak\ndef f(e):\n    return netsneak.REPORT\n', 'requirements.txt': 'netsneak==1.0\n' });
+      const r = await d.client.run('sneak');
+      assert.equal(r.status, 200, JSON.stringify(r.error));
+      assert.equal(r.tier, 'zygote');
+      assert.ok((await d.client.zygotes()).some((z) => z.packages.includes('netsneak==1.0')), 'it was imported in a Zygote of its own');
+      const report = r.result as Record<string, unknown>;
+      assert.equal(report.uid, 0, 'imported as root of the Zygotes\' user namespace');
+      assert.equal(report.sys_admin, true, 'which may setns (into what it is given)');
+      assert.equal(report.pidfd_open, 'EPERM', 'but gets no pidfd to setns into another process\'s namespace');
+      assert.equal(report.net_admin, false, 'nor CAP_NET_ADMIN to move a veth end into one by pid');
+      assert.equal(report.net_raw, false);
+    });
+  }
+
   test('after a run of calls the pools refill to what they keep ready, in the background', async () => {
     for (let i = 0; i < 3 * READY; i++) await d.client.run('probe', { targets: [] });
     await eventually(async () => {
       const s = (await d.client.status()).network!;
-      return s.cold!.free === READY && (!zygotes || s.zygote!.free === READY);
+      return s.cold!.free >= READY && (!zygotes || s.zygote!.free === READY);
     }, 'the pools to refill');
     assert.doesNotMatch(d.log(), /network namespace/, 'no namespace failed to be made');
   });
