@@ -62,6 +62,11 @@ export function makeNetns(usernsFd?: number): number {
   return binding.makeNetns(usernsFd);
 }
 
+/** makeNetns on a worker thread (the kernel takes milliseconds to make one): for refills beside calls. */
+export function makeNetnsAsync(usernsFd?: number): Promise<number> {
+  return binding.makeNetnsAsync(usernsFd);
+}
+
 /** Waits for the exit of the process behind pidfd. */
 export function waitExit(pidfd: number): Promise<ExitStatus> {
   return new Promise((resolve, reject) => watchExit(pidfd, (status, error) => (error ? reject(error) : resolve(status))));

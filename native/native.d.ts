@@ -72,6 +72,7 @@ export interface NativeBinding {
   mountTmpfs(target: string, options: string): void;
   spawn(options: RawSpawnOptions): { pid: number; pidfd: number };
   makeNetns(usernsFd?: number): number;
+  makeNetnsAsync(usernsFd?: number): Promise<number>;
   /** error is set only when waitid failed (then code and signal are null) */
   watchExit(pidfd: number, callback: (status: RawExitStatus, error?: NativeErrorShape) => void): void;
   pidfdKill(pidfd: number, signal: number): boolean;

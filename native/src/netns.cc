@@ -32,7 +32,7 @@
 namespace sockpit {
 namespace {
 
-const char kUsage[] = "makeNetns(usernsFd?: number /* owner of the new namespace; default: ours */)";
+const char kUsage[] = "makeNetns(usernsFd?: number /* owner of the new namespace; default: ours */) (or makeNetnsAsync)";
 
 struct CloneArgs {
   uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
@@ -49,7 +49,7 @@ const char* StepSyscall(int32_t step) {
     case kSetFlags: return "ioctl(SIOCSIFFLAGS)";
     case kOpen: return "open";
   }
-  return "makeNetns";
+  return "makeNetns";  // our own pipe2, clone3, waitid or read
 }
 
 struct Report {
@@ -81,15 +81,13 @@ struct Report {
   Finish(pipefd, kOk, fd);
 }
 
-}  // namespace
+// A failure of our own pipe2, clone3, waitid or read (the step reported as "makeNetns").
+Report Failed(int err) { return {-1, err, -1}; }
 
-Napi::Value MakeNetns(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  ArgCount(env, kUsage, info, 0, 1);
-  int usernsFd = info.Length() == 1 && !info[0].IsUndefined() ? ArgFd(env, kUsage, info[0], "usernsFd") : -1;
-
+// Makes one namespace; any thread may call it. Returns {kOk, 0, fd}, or the failed step and its errno.
+Report Make(int usernsFd) {
   int pipefd[2];
-  if (pipe2(pipefd, O_CLOEXEC) < 0) ThrowErrno(env, "pipe2", errno, "");
+  if (pipe2(pipefd, O_CLOEXEC) < 0) return Failed(errno);
 
   sigset_t all, old;
   sigfillset(&all);
@@ -106,7 +104,7 @@ Napi::Value MakeNetns(const Napi::CallbackInfo& info) {
   if (pid < 0) {
     close(pipefd[0]);
     close(pipefd[1]);
-    ThrowErrno(env, "clone3", cloneErr, "");
+    return Failed(cloneErr);
   }
 
   // The child exits right after its report: reap it, then read the report it left in the pipe.
@@ -120,9 +118,53 @@ Napi::Value MakeNetns(const Napi::CallbackInfo& info) {
   do got = read(pipefd[0], &r, sizeof r);
   while (got < 0 && errno == EINTR);
   close(pipefd[0]);
-  if (got != sizeof r) ThrowErrno(env, "read", got < 0 ? errno : EPROTO, "makeNetns report pipe");
-  if (r.step != kOk) ThrowErrno(env, StepSyscall(r.step), r.err, usernsFd >= 0 ? "network namespace for a user namespace" : "network namespace");
-  return Napi::Number::New(env, r.fd);
+  if (got != sizeof r) return Failed(got < 0 ? errno : EPROTO);
+  return r;
+}
+
+int UsernsArg(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ArgCount(env, kUsage, info, 0, 1);
+  return info.Length() == 1 && !info[0].IsUndefined() ? ArgFd(env, kUsage, info[0], "usernsFd") : -1;
+}
+
+Napi::Error ReportError(Napi::Env env, const Report& r, int usernsFd) {
+  return ErrnoError(env, StepSyscall(r.step), r.err, usernsFd >= 0 ? "network namespace for a user namespace" : "network namespace");
+}
+
+// The same off the JS thread: the child's unshare(CLONE_NEWNET) takes milliseconds.
+class MakeWorker : public Napi::AsyncWorker {
+ public:
+  MakeWorker(Napi::Env env, int usernsFd) : Napi::AsyncWorker(env), usernsFd_(usernsFd), deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override { report_ = Make(usernsFd_); }
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (report_.step == kOk) deferred_.Resolve(Napi::Number::New(env, report_.fd));
+    else deferred_.Reject(ReportError(env, report_, usernsFd_).Value());
+  }
+
+ private:
+  int usernsFd_;
+  Report report_ = {};
+  Napi::Promise::Deferred deferred_;
+};
+
+}  // namespace
+
+Napi::Value MakeNetns(const Napi::CallbackInfo& info) {
+  int usernsFd = UsernsArg(info);
+  Report r = Make(usernsFd);
+  if (r.step != kOk) throw ReportError(info.Env(), r, usernsFd);
+  return Napi::Number::New(info.Env(), r.fd);
+}
+
+Napi::Value MakeNetnsAsync(const Napi::CallbackInfo& info) {
+  int usernsFd = UsernsArg(info);
+  MakeWorker* worker = new MakeWorker(info.Env(), usernsFd);
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
 }
 
 }  // namespace sockpit

@@ -43,10 +43,13 @@ export class NetnsPool {
   private readonly inUse = new Set<number>();
   private state: 'running' | 'stopped' = 'running';
   private refill: NodeJS.Timeout | null = null;
+  /** a namespace being made on a worker thread (refills): counted against max */
+  private making = 0;
   private madeOnDemand = 0;
 
   /** Makes `ready` namespaces now (at daemon start, or off a call's path). */
   constructor(private readonly opts: NetnsPoolOptions) {
+    this.opts = { ...opts };
     if (!(opts.ready >= 0 && opts.max >= 1 && opts.ready <= opts.max)) {
       throw new SockpitError('bad_request', `invalid network namespace pool: ready ${opts.ready}, max ${opts.max}`);
     }
@@ -63,7 +66,7 @@ export class NetnsPool {
     if (this.state !== 'running') throw new SockpitError('unavailable', `the ${this.opts.name} network namespace pool is stopped`);
     let fd = this.free.pop();
     if (fd === undefined) {
-      if (this.inUse.size >= this.opts.max) {
+      if (this.inUse.size + this.making >= this.opts.max) {
         throw new SockpitError('overloaded', `all ${this.opts.max} ${this.opts.name} network namespaces are in use`);
       }
       fd = this.make();
@@ -98,7 +101,15 @@ export class NetnsPool {
     if (this.refill) clearTimeout(this.refill);
     this.refill = null;
     for (const fd of this.free.splice(0)) fs.closeSync(fd);
-    if (this.opts.owner !== undefined) fs.closeSync(this.opts.owner);
+    this.closeOwnerWhenIdle();
+  }
+
+  /** The owner fd is closed once stopped and no worker uses it any more (its number could be reused under it). */
+  private closeOwnerWhenIdle(): void {
+    if (this.state === 'stopped' && this.making === 0 && this.opts.owner !== undefined) {
+      fs.closeSync(this.opts.owner);
+      this.opts.owner = undefined;
+    }
   }
 
   private make(): number {
@@ -113,19 +124,30 @@ export class NetnsPool {
     return this.free.length < this.opts.ready;
   }
 
-  /** Refills one namespace per timer tick, so no tick holds the event loop for more than one. */
+  /** Refills one namespace at a time, made on a worker thread: the event loop only hands the fd over. */
   private scheduleRefill(): void {
-    if (this.refill || this.state !== 'running') return;
+    if (this.refill || this.making > 0 || this.state !== 'running') return;
     this.refill = setTimeout(() => {
       this.refill = null;
       if (this.state !== 'running' || !this.short() || this.free.length + this.inUse.size >= this.opts.max) return;
-      try {
-        this.free.push(this.make());
-      } catch (err) {
-        console.error(`sockpitd: ${(err as Error).message}`);
-        return; // tried again at the next hand-out
-      }
-      this.scheduleRefill();
+      this.making++;
+      native.makeNetnsAsync(this.opts.owner).then(
+        (fd) => {
+          this.making--;
+          if (this.state !== 'running') {
+            fs.closeSync(fd);
+            return this.closeOwnerWhenIdle();
+          }
+          this.free.push(fd);
+          this.scheduleRefill();
+        },
+        (err: Error) => {
+          this.making--;
+          this.closeOwnerWhenIdle();
+          if (this.state !== 'running') return;
+          console.error(`sockpitd: Can't make a ${this.opts.name} network namespace: ${err.message}`); // tried again at the next hand-out
+        },
+      );
     }, REFILL_DELAY_MS);
     this.refill.unref();
   }

@@ -274,6 +274,19 @@ function defineTests(): void {
       }
     });
 
+    test('makeNetnsAsync makes one on a worker thread; with a user namespace fd, one owned by it', async () => {
+      const fd = await native.makeNetnsAsync();
+      const userns = fs.openSync('/proc/self/ns/user', 'r');
+      try {
+        assert.match(fs.readlinkSync(`/proc/self/fd/${fd}`), /^net:\[\d+\]$/);
+        assert.notEqual(fs.readlinkSync(`/proc/self/fd/${fd}`), fs.readlinkSync('/proc/self/ns/net'));
+        // our own user namespace: setns into the one we are in is refused (EINVAL), as the kernel says
+        await assert.rejects(native.makeNetnsAsync(userns), (err: NodeJS.ErrnoException) => err.code === 'EINVAL' && err.syscall === 'setns');
+      } finally {
+        closeAll(fd, userns);
+      }
+    });
+
     test('into a chroot of a tiny root: PID 1, dropped uid, own hostname, read-only /, limits, clean fds', { timeout: 20000 }, async (t) => {
       const root = tinyRoot(t);
       const code = [
