@@ -235,6 +235,7 @@ bench
   .option('--functions <n>', 'functions to spread the calls over (default 8)', positive)
   .option('--kills', 'SIGKILL a random Zygote or instance every 50-100 ms (the default)')
   .option('--no-kills', 'no kills: the same load without faults')
+  .option('--network <mode>', 'the daemon\'s network.mode: isolated (default) or host (to compare only)')
   .addOption(progressJson())
   .action(async (opts) => {
     const { runLoadBench } = await import('../bench/load' as string);
@@ -244,6 +245,7 @@ bench
       calls: opts.calls,
       functions: opts.functions,
       kills: opts.kills !== false,
+      network: opts.network,
       progressJson: Boolean(opts.progressJson),
     });
   });
