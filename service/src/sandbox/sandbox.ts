@@ -135,7 +135,7 @@ export class SandboxFactory {
     return { cold: this.coldNetns?.stats() ?? null, zygote: this.zygoteNetns?.stats() ?? null };
   }
 
-  /** Everything before Python starts: a cgroup from the pool and the mounts. */
+  /** Everything before Python starts: a network namespace (see NetnsSource), a cgroup from the pool and the mounts. */
   prepare(spec: SandboxSpec, netnsFrom: NetnsSource = 'cold'): Sandbox {
     const id = `${process.pid.toString(36)}-${(++this.seq).toString(36)}`;
     const netns = this.takeNetns(netnsFrom);
