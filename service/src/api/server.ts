@@ -13,6 +13,7 @@ import { formatServerTiming } from './server-timing';
 import { registerTelemetryRoutes, TelemetryDeps } from './telemetry-routes';
 import { BenchmarkDeps, registerBenchmarkRoutes } from './benchmark-routes';
 import { Peer, PeerAudit } from './peers';
+import type { NetnsPoolStats } from '../network/netns-pool';
 
 export interface StatusBody {
   version: string;
@@ -26,6 +27,8 @@ export interface StatusBody {
   functions: number;
   zygotes: { enabled: boolean } & ZygoteStats;
   packages: { packages: number; bytes: number; installing: number };
+  /** isolated: a network namespace per sandbox, from pools (free, in use, made on a call's path); host: none */
+  network?: { mode: 'isolated' | 'host'; cold: NetnsPoolStats | null; zygote: NetnsPoolStats | null };
 }
 
 /** What the API needs from the daemon: a narrow interface, so routes stay thin. */

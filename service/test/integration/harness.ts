@@ -34,6 +34,11 @@ export interface TestDaemon {
 export interface StartOptions {
   /** runs after the test's directories exist and before the daemon starts (e.g. to mount something into its state) */
   beforeStart?: (paths: { dir: string; stateDir: string }) => void;
+  /**
+   * Starts the daemon in a network namespace made for it, after running these shell commands in it (the test's
+   * stand-in for the host's network: the machine's own interfaces are never touched).
+   */
+  hostNetns?: string;
 }
 
 export async function startDaemon(config: Record<string, unknown> = {}, opts: StartOptions = {}): Promise<TestDaemon> {
@@ -47,7 +52,9 @@ export async function startDaemon(config: Record<string, unknown> = {}, opts: St
   let proc: ChildProcess;
 
   const launch = async () => {
-    proc = spawn(process.execPath, [CLI, 'daemon', '--socket', socket, '--state-dir', stateDir, '--config', configFile], {
+    const argv = [process.execPath, CLI, 'daemon', '--socket', socket, '--state-dir', stateDir, '--config', configFile];
+    const command = opts.hostNetns === undefined ? argv : ['unshare', '--net', '--', 'sh', '-ec', `${opts.hostNetns}\nexec "$@"`, 'sh', ...argv];
+    proc = spawn(command[0], command.slice(1), {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: envOwnedBy(process.pid), // a test run killed mid-way leaves no daemon behind
     });
