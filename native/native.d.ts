@@ -68,6 +68,7 @@ export interface NativeBinding {
   bindMount(source: string, target: string, options?: RawBindOptions): void;
   umount(target: string, options?: RawUmountOptions): void;
   mountTmpfs(target: string, options: string): void;
+  remountTmpfs(target: string, options: string): void;
   spawn(options: RawSpawnOptions): { pid: number; pidfd: number };
   /** error is set only when waitid failed (then code and signal are null) */
   watchExit(

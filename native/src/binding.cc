@@ -13,6 +13,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("bindMount", Napi::Function::New(env, BindMount, "bindMount"));
   exports.Set("umount", Napi::Function::New(env, Umount, "umount"));
   exports.Set("mountTmpfs", Napi::Function::New(env, MountTmpfs, "mountTmpfs"));
+  exports.Set("remountTmpfs", Napi::Function::New(env, RemountTmpfs, "remountTmpfs"));
   exports.Set("spawn", Napi::Function::New(env, Spawn, "spawn"));
   exports.Set("watchExit", Napi::Function::New(env, WatchExit, "watchExit"));
   exports.Set("pidfdKill", Napi::Function::New(env, PidfdKill, "pidfdKill"));

@@ -25,6 +25,7 @@ import * as native from '../../../native';
 import { ApiBackend, buildApi, StatusBody } from '../api/server';
 import { BenchmarkJobs } from '../bench/jobs';
 import { PeerAudit } from '../api/peers';
+import { connectionCeiling, openFileLimit } from '../api/admission';
 
 import { RUNTIME_DIR, VERSION } from '../paths';
 import { inPrivateMountNamespace, rootMountIsPrivate } from './mountns';
@@ -127,11 +128,12 @@ export class Daemon implements ApiBackend {
     });
     await pool.start();
     removeTree(paths.sandboxesDir);
-    // Sandbox roots and their scratch (/host, /tmp) live in memory: a cold start makes and removes four
-    // directories, which a busy disk turns into milliseconds (ext4 here: ~0.5 ms each), and what a function
-    // writes to /tmp is charged to its own cgroup's memory limit instead of filling the disk.
+    // Sandbox roots live in memory: a cold start makes and removes a few directories, which a busy disk turns
+    // into milliseconds (ext4 here: ~0.5 ms each). Each sandbox's scratch (/host, /tmp) is a tmpfs of its own
+    // mounted below (rootfs.ts, scratch.ts), charged to its own memory limit and bounded by its own size; this
+    // one holds only directories and mount points.
     fs.mkdirSync(paths.sandboxesDir, { mode: 0o700 });
-    native.mountTmpfs(paths.sandboxesDir, 'mode=0700');
+    native.mountTmpfs(paths.sandboxesDir, 'mode=0700,size=8m');
 
     const bus = new EventBus();
     const cache = new PackageCache({
@@ -165,6 +167,7 @@ export class Daemon implements ApiBackend {
       maxResultBytes: config.maxResultBytes,
       zygoteUid: config.zygotes.hostUid,
       zygoteGid: config.zygotes.hostGid,
+      scratch: config.scratch,
     });
     // instances forked by Zygotes are orphaned when their intermediate parent exits: we adopt and reap them
     native.setChildSubreaper();
@@ -197,6 +200,7 @@ export class Daemon implements ApiBackend {
     this.api = buildApi(this, {
       maxBodyBytes: this.config.maxBodyBytes,
       audit: this.audit,
+      admission: { ...this.config.api, connections: connectionCeiling(this.config.api.connections, openFileLimit()) },
       telemetry: {
         bus: this.bus,
         stats: () => ({

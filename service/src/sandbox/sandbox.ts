@@ -8,11 +8,12 @@ import * as native from '../../../native';
 import { FunctionLimits } from '../config';
 import { SockpitError, wrap } from '../errors';
 import type { Cgroup, CgroupDriver, CgroupPool, Limits } from '../cgroups';
-import { InstanceReply } from './framing';
+import { InstanceReply, parseErrorBody } from './framing';
 import { Instance } from './instance';
 import { killPending, ProcessHandle } from './process';
 import { buildFilter, filtersSupported } from './seccomp';
-import { mountCode, mountSandboxRoot, SandboxDirs, unmountSandboxRoot } from './rootfs';
+import { mountCode, mountSandboxRoot, resizeScratch, SandboxDirs, unmountSandboxRoot } from './rootfs';
+import { DEFAULT_SCRATCH, sameScratchSize, scratchMountData, scratchSize, ScratchPolicy, ScratchSize } from './scratch';
 
 export interface SandboxSpec {
   /** the function's code snapshot, mounted at /handler; null for a Zygote */
@@ -34,6 +35,8 @@ export interface SandboxFactoryOptions {
   /** the unprivileged host ids root inside a Zygote's user namespace maps to */
   zygoteUid?: number;
   zygoteGid?: number;
+  /** how big each sandbox's own /tmp + /host tmpfs is, from its memory limit */
+  scratch?: ScratchPolicy;
 }
 
 /** Phase durations in milliseconds, in the order they happened. */
@@ -110,15 +113,20 @@ export class SandboxFactory {
     const id = `${process.pid.toString(36)}-${(++this.seq).toString(36)}`;
     const cgroup = this.pool.acquire(poolLimits(spec.limits));
     let dirs: SandboxDirs;
+    const scratch = this.scratchSizeOf(spec.limits);
     try {
-      dirs = mountSandboxRoot(this.opts.baseDir, path.join(this.opts.sandboxesDir, id), spec.codeDir, this.opts.uid, this.opts.gid);
+      dirs = mountSandboxRoot(this.opts.baseDir, path.join(this.opts.sandboxesDir, id), spec.codeDir, this.opts.uid, this.opts.gid, scratchMountData(scratch));
     } catch (err) {
       this.pool.release(cgroup).catch((e) => console.error(`sockpitd: sandbox ${id}: ${(e as Error).message}`));
       throw err;
     }
-    const sandbox = new Sandbox(this, id, cgroup, dirs, spec);
+    const sandbox = new Sandbox(this, id, cgroup, dirs, spec, scratch);
     this.live.add(sandbox);
     return sandbox;
+  }
+
+  scratchSizeOf(limits: FunctionLimits): ScratchSize {
+    return scratchSize(limits, this.opts.scratch ?? DEFAULT_SCRATCH);
   }
 
   /** Starts the instance host into a prepared sandbox: cgroup join, new namespaces, chroot, uid, exec. */
@@ -241,6 +249,7 @@ export class Sandbox {
     readonly cgroup: Cgroup,
     readonly dirs: SandboxDirs,
     private assigned: SandboxSpec,
+    private scratch: ScratchSize,
   ) {
     this.oomBaseline = factory.driver.oomKills(cgroup);
   }
@@ -258,6 +267,11 @@ export class Sandbox {
     try {
       if (spec.codeDir !== null) mountCode(spec.codeDir, this.dirs);
       this.factory.pool.setLimits(this.cgroup, poolLimits(spec.limits));
+      const scratch = this.factory.scratchSizeOf(spec.limits);
+      if (!sameScratchSize(scratch, this.scratch)) {
+        resizeScratch(this.dirs, scratchMountData(scratch));
+        this.scratch = scratch;
+      }
     } catch (err) {
       throw wrap(err, `Can't give sandbox ${this.id} its function`, { op: 'sandbox.assign' });
     }
@@ -309,7 +323,7 @@ export class Sandbox {
       const reply = await Promise.race([sent, timeout]);
       if (reply.status === 'error' && isMemoryError(reply.body)) {
         throw new SockpitError('out_of_memory', `the function ran out of memory (limit ${this.spec.limits.memoryMb} MB)`, {
-          detail: JSON.parse(reply.body.toString()),
+          detail: parseErrorBody(reply.body),
         });
       }
       return reply;
@@ -411,7 +425,7 @@ function poolLimits(limits: FunctionLimits): Limits {
 
 function isMemoryError(body: Buffer): boolean {
   try {
-    return (JSON.parse(body.toString()) as { type?: string }).type === 'MemoryError';
+    return parseErrorBody(body).type === 'MemoryError';
   } catch {
     return false;
   }
