@@ -51,6 +51,11 @@ export interface Config {
     wheelsOnly: boolean;
     /** the host interpreter that runs pip (it needs pip installed) */
     pipPython: string;
+    /** what one package may unpack to (read from its wheel before pip runs) and occupy installed */
+    maxPackageMb: number;
+    maxPackageFiles: number;
+    /** the whole cache; packages no deployed function uses are evicted least recently used first */
+    maxCacheMb: number;
   };
   zygotes: {
     enabled: boolean;
@@ -99,7 +104,7 @@ export const DEFAULT_CONFIG: Config = {
   limits: { memoryMb: 256, pids: 64, cpus: 1, timeoutMs: 30_000 },
   scratch: { memoryShare: 0.5, inodesPerMb: 256 },
   warm: { memoryBudgetMb: 1024, idleTtlMs: 600_000 },
-  packages: { indexUrl: null, findLinks: null, wheelsOnly: true, pipPython: '/usr/bin/python3' },
+  packages: { indexUrl: null, findLinks: null, wheelsOnly: true, pipPython: '/usr/bin/python3', maxPackageMb: 1024, maxPackageFiles: 100_000, maxCacheMb: 10_240 },
   zygotes: { enabled: true, memoryBudgetMb: 2048, growAfterMisses: 1, replyTimeoutMs: 10_000, hostUid: 400_000, hostGid: 400_000 },
   api: { connectionsPerUid: 256, connections: 1024, subscribersPerUid: 16, subscribers: 64, headerTimeoutMs: 10_000, idleTimeoutMs: 30_000 },
   maxConcurrentCalls: 64,
@@ -225,6 +230,10 @@ function validate(cfg: Config, problems: string[]): void {
   if (cfg.packages.indexUrl !== null && cfg.packages.findLinks !== null) {
     problems.push('packages: set indexUrl or findLinks, not both');
   }
+  int('packages.maxPackageMb', cfg.packages.maxPackageMb, 1, 1 << 20);
+  int('packages.maxPackageFiles', cfg.packages.maxPackageFiles, 1, 1 << 24);
+  int('packages.maxCacheMb', cfg.packages.maxCacheMb, 1, 1 << 24);
+  if (cfg.packages.maxPackageMb > cfg.packages.maxCacheMb) problems.push('packages.maxPackageMb: must not exceed packages.maxCacheMb');
   int('zygotes.memoryBudgetMb', cfg.zygotes.memoryBudgetMb, 0, 1 << 20);
   int('zygotes.growAfterMisses', cfg.zygotes.growAfterMisses, 1, 1 << 20);
   int('zygotes.replyTimeoutMs', cfg.zygotes.replyTimeoutMs, 100, 600_000);

@@ -142,6 +142,13 @@ export class Daemon implements ApiBackend {
       indexUrl: config.packages.indexUrl,
       findLinks: config.packages.findLinks,
       wheelsOnly: config.packages.wheelsOnly,
+      limits: {
+        maxPackageBytes: config.packages.maxPackageMb * 2 ** 20,
+        maxPackageFiles: config.packages.maxPackageFiles,
+        maxCacheBytes: config.packages.maxCacheMb * 2 ** 20,
+      },
+      // what deployed functions use is never evicted (deploys under way hold what they resolved: deploy())
+      inUse: () => new Set(store.list().flatMap((fn) => fn.packages.map((p) => p.key))),
       onInstall: (e) => bus.publish({ type: 'install', package: e.key, ok: e.ok, ms: e.ms, error: e.error }),
     });
     cache.start();
@@ -249,13 +256,18 @@ export class Daemon implements ApiBackend {
 
   async deploy(name: string, source: unknown) {
     const previous = this.store.get(validateName(name));
+    const held: Array<() => void> = [];
     const fn = await deployFunction(this.store, name, source, {
       functionsDir: this.paths.functionsDir,
       maxBytes: this.config.maxFunctionBytes,
       defaultLimits: this.config.limits,
       python: this.config.packages.pipPython,
-      resolvePackages: async (requirements) => (await this.cache.resolve(requirements)).map(packageRef),
-    });
+      resolvePackages: async (requirements) => {
+        const closure = await this.cache.resolve(requirements);
+        held.push(this.cache.hold(closure.map((p) => p.key))); // not evicted before the function is stored
+        return closure.map(packageRef);
+      },
+    }).finally(() => held.forEach((release) => release()));
     await this.provisioner.retire(name, previous?.codeDir);
     this.bus.publish({ type: 'function', action: 'deployed', name: fn.name, version: fn.version });
     return fn;
