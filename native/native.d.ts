@@ -49,6 +49,8 @@ export interface RawSpawnOptions {
   userns?: { uidMap: string; gidMap: string };
   /** a seccomp filter (struct sock_filter[]), installed last before execve */
   seccomp?: Buffer;
+  /** Landlock after chroot: reads only beneath root; signals and abstract unix sockets scoped (landlock.cc) */
+  landlock?: boolean;
   dieWithParent?: boolean;
 }
 

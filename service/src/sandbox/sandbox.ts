@@ -138,6 +138,8 @@ export class SandboxFactory {
       pidNamespace: true,
       env,
       seccomp: this.filters?.instance,
+      // the scope zygote.py gives the instances it forks: the same on the cold path
+      landlock: true,
     });
     return this.instance(started.process, started.channelFd, started.outputFd);
   }
@@ -172,6 +174,7 @@ export class SandboxFactory {
       env: Record<string, string>;
       userns?: { uidMap: string; gidMap: string };
       seccomp?: Buffer;
+      landlock?: boolean;
     },
   ): RuntimeProcess {
     const [channelParent, channelChild] = native.socketpair();
@@ -194,6 +197,7 @@ export class SandboxFactory {
         dieWithParent: true,
         userns: how.userns,
         seccomp: how.seccomp,
+        landlock: how.landlock,
       });
       return { process: new ProcessHandle(pid, pidfd), channelFd: channelParent, outputFd: outputRead };
     } catch (err) {

@@ -4,7 +4,9 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import { buildWheelhouse } from '../fixtures/wheels';
 import { eventually, pidInZygoteNamespace, processesOf, startDaemon, TestDaemon, noStrayProcesses } from './harness';
 
@@ -213,6 +215,40 @@ function adversarialSuite(zygotes: boolean): void {
       assert.match(out[what], /^refused: /, `${what}: ${JSON.stringify(out)}`);
     }
     assert.ok(!fs.existsSync('/etc/sockpit-escape'));
+  });
+
+  test("abstract unix sockets of other sandboxes and of the host are out of reach; AF_VSOCK and personas refused", async () => {
+    const name = `sockpit-test-${crypto.randomBytes(6).toString('hex')}`;
+    // a root listener on the host's abstract namespace
+    const host = net.createServer((c) => c.end('host secret'));
+    await new Promise<void>((r) => host.listen(`\0${name}-host`, r));
+    try {
+      await d.deploy('abstract-listener', {
+        'f.py': 'import socket\nS = None\ndef f(e):\n    global S\n    if S is None:\n        S = socket.socket(socket.AF_UNIX)\n        S.bind("\\0" + e)\n        S.listen()\n    return "listening"\n',
+      });
+      assert.equal((await d.client.run('abstract-listener', `${name}-fn`)).result, 'listening');
+      const out = await attempts(
+        'abstract-dialer',
+        `    dial = lambda where: socket.socket(socket.AF_UNIX).connect("\\0" + where)
+    return {
+        "other_sandbox": attempt(lambda: dial("${name}-fn")),
+        "host": attempt(lambda: dial("${name}-host")),
+        "vsock": attempt(lambda: socket.socket(40, socket.SOCK_STREAM)),
+        "persona_no_aslr": attempt(lambda: libc.personality(0x0040000)),
+        "persona_read_implies_exec": attempt(lambda: libc.personality(0x0400000)),
+        "persona_query": attempt(lambda: libc.personality(0xffffffff)),
+    }`,
+      );
+      // Landlock's scope says EPERM; a network namespace of its own would say ECONNREFUSED
+      assert.match(out.other_sandbox, /^refused: (EPERM|ECONNREFUSED)$/, JSON.stringify(out));
+      assert.match(out.host, /^refused: (EPERM|ECONNREFUSED)$/, JSON.stringify(out));
+      assert.equal(out.vsock, 'refused: EPERM');
+      assert.equal(out.persona_no_aslr, 'refused: EPERM');
+      assert.equal(out.persona_read_implies_exec, 'refused: EPERM');
+      assert.equal(out.persona_query, 'done');
+    } finally {
+      await new Promise((r) => host.close(r));
+    }
   });
 
   test('instances and Zygotes run with a seccomp filter and no_new_privs', async () => {
