@@ -53,11 +53,13 @@ export class FrameDecoder {
     const frames: Buffer[] = [];
     for (;;) {
       if (this.buffered < 4) break;
-      const all = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks);
-      this.chunks = [all];
-      const size = all.readUInt32BE(0);
+      if (this.chunks[0].length < 4) this.chunks = [Buffer.concat(this.chunks)];
+      const size = this.chunks[0].readUInt32BE(0);
       if (size > this.maxBytes) throw new RangeError(`frame of ${size} bytes exceeds the ${this.maxBytes}-byte limit`);
-      if (all.length < 4 + size) break;
+      // the chunks of a large frame are joined once, when it is whole: joining at each chunk copied it
+      // again every time (quadratic in its size)
+      if (this.buffered < 4 + size) break;
+      const all = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks);
       frames.push(all.subarray(4, 4 + size));
       const rest = all.subarray(4 + size);
       this.chunks = rest.length > 0 ? [rest] : [];

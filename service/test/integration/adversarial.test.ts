@@ -8,6 +8,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import { buildWheelhouse } from '../fixtures/wheels';
+import { ApiError } from '../../src/client';
 import { eventually, pidInZygoteNamespace, processesOf, startDaemon, TestDaemon, noStrayProcesses } from './harness';
 
 // Runs in the sandbox: tries one thing and reports what happened instead of raising.
@@ -107,6 +108,8 @@ before(() => {
     { name: 'escaper', version: '1.0', modules: { 'escaper/__init__.py': ESCAPER } },
     { name: 'hangs', version: '1.0', modules: { 'hangs/__init__.py': 'import time\ntime.sleep(1000)\n' } },
     { name: 'zforger', version: '1.0', modules: { 'zforger/__init__.py': ZYGOTE_FORGER } },
+    // 64 MB of zeros in a wheel of ~64 KB: a zip bomb for the package cache
+    { name: 'zipbomb', version: '1.0', modules: { 'zipbomb/__init__.py': '', 'zipbomb/zeros.txt': '0'.repeat(64 * 2 ** 20) } },
   ]);
 });
 after(() => fs.rmSync(wheels, { recursive: true, force: true }));
@@ -122,7 +125,7 @@ function adversarialSuite(zygotes: boolean): void {
   let d: TestDaemon;
 
   before(async () => {
-    d = await startDaemon({ packages: { findLinks: wheels }, zygotes: { enabled: zygotes, replyTimeoutMs: 2000 } });
+    d = await startDaemon({ packages: { findLinks: wheels, maxPackageMb: 16 }, zygotes: { enabled: zygotes, replyTimeoutMs: 2000 } });
   });
   after(async () => {
     assert.equal((await d.client.run('canary')).result, 'alive', 'the daemon still serves at the end');
@@ -291,10 +294,13 @@ function adversarialSuite(zygotes: boolean): void {
     assert.equal(timing.status, 502, JSON.stringify(timing.error));
     assert.match(timing.error!.message, /load_ms/);
     await ownAnswer(3);
-    // its own call's id: it answers its own call (its right), and its real reply, late, kills the instance
+    // its own call's id: it answers its own call (its right), and its real reply, late, kills the instance;
+    // when the next call was already sent to it, that call fails (retryable), never with another's answer
     const late = await d.client.run('forger', { forge: 'late' });
     assert.equal(late.result, 'forged');
-    await ownAnswer(4);
+    const after = await d.client.run('forger', { n: 4 });
+    if (after.status !== 200) assert.match(after.error!.message, /spoke out of turn/, JSON.stringify(after));
+    else assert.deepEqual(after.result, { n: 4 });
     await ownAnswer(5);
     // a guess at the next call's id is a reply to no call waiting
     const next = await d.client.run('forger', { forge: 'next' });
@@ -316,6 +322,14 @@ function adversarialSuite(zygotes: boolean): void {
     if (zygotes) await eventually(() => /Zygote \d+ sent (a malformed answer|an answer to request)/.test(d.log()), 'the Zygote killed for its forged answers');
     assertSaneTimings(await d.client.stats());
     assertSaneTimings(await d.client.zygotes());
+  });
+
+  test('a zip bomb of a wheel is refused from its zip directory: 507, nothing unpacked', async () => {
+    const deploy = d.deploy('bombed', { 'f.py': 'import zipbomb\ndef f(e):\n    return 1\n', 'requirements.txt': 'zipbomb==1.0\n' });
+    await assert.rejects(deploy, (e: ApiError) => e.status === 507 && /zipbomb==1\.0: its wheel: it unpacks to more than 16 MB.*packages\.maxPackageMb/.test(e.message));
+    const store = `${d.stateDir}/packages/store`;
+    assert.ok(!fs.readdirSync(store).some((p) => p.startsWith('zipbomb')), 'nothing of it in the cache');
+    assert.deepEqual(fs.readdirSync(`${d.stateDir}/packages/tmp`), []);
   });
 
   test('a package whose import hangs ends in a clear timeout, and nothing hangs after it', async () => {
