@@ -211,13 +211,20 @@ export function resizeScratch(dirs: SandboxDirs, scratchData: string): void {
 }
 
 export function unmountSandboxRoot(dirs: SandboxDirs): void {
-  detachIfMounted(dirs.root);
-  // the root is only ever a mount point: rmdir, never a recursive remove, so a mount that is somehow still
-  // there makes this fail instead of deleting the host's files underneath
-  rmdirIfPresent(dirs.root);
-  // the scratch is a tmpfs of its own: unmounting frees it, whatever the function left in it
-  detachIfMounted(dirs.scratchMount);
-  rmdirIfPresent(dirs.scratchMount);
+  // both are tried whatever happens to the other: a scratch left mounted would hold its memory
+  let failure: unknown = null;
+  for (const target of [dirs.root, dirs.scratchMount]) {
+    try {
+      detachIfMounted(target);
+      // only ever a mount point: rmdir, never a recursive remove, so a mount that is somehow still there
+      // makes this fail instead of deleting the host's files underneath (the scratch's tmpfs is freed by the
+      // unmount, whatever the function left in it)
+      rmdirIfPresent(target);
+    } catch (err) {
+      failure ??= err;
+    }
+  }
+  if (failure !== null) throw failure;
   rmdirIfPresent(dirs.dir);
 }
 
