@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import { startDaemon, TestDaemon } from './harness';
 
 const NOGROUP = 65534;
@@ -86,7 +87,7 @@ function subscribe(socket: string): Promise<{ status: number; res: http.Incoming
 let d: TestDaemon;
 before(async () => {
   d = await startDaemon(
-    { socketGroup: 'nogroup', api: { connectionsPerUid: PER_UID, connections: TOTAL, subscribersPerUid: 3, subscribers: 64, headerTimeoutMs: 10_000 } },
+    { socketGroup: 'nogroup', api: { connectionsPerUid: PER_UID, connections: TOTAL, subscribersPerUid: 3, subscribers: 64, headerTimeoutMs: 10_000, idleTimeoutMs: 1000 } },
     { beforeStart: ({ dir }) => fs.chmodSync(dir, 0o755) }, // other uids reach the socket through its group
   );
 });
@@ -110,6 +111,17 @@ test('a flood of half-open connections from other uids does not stop calls from 
   assert.deepEqual(doneA, { done: true, refused: 60 - PER_UID, closed: PER_UID, statuses: { '408': PER_UID } });
   assert.deepEqual(doneB, { done: true, refused: 60 - (TOTAL - PER_UID), closed: TOTAL - PER_UID, statuses: { '408': TOTAL - PER_UID } });
   assert.equal((await d.client.run('hello')).result, 'hello');
+});
+
+test('a kept-alive connection that sends nothing more is closed at the idle timeout', { timeout: 20_000 }, async () => {
+  const conn = net.connect(d.socket);
+  let response = '';
+  conn.on('data', (chunk) => (response += chunk));
+  const closed = new Promise<void>((r) => conn.once('close', () => r()));
+  conn.write('GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n');
+  await closed; // never closed by us: only the daemon's idle timeout ends it
+  assert.match(response, /^HTTP\/1\.1 200 /);
+  assert.match(response, /keep-alive/i, 'the connection was kept alive after the response');
 });
 
 test('event-stream subscribers beyond the per-uid cap get 429; a closed stream frees its place', async () => {
