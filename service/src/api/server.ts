@@ -9,11 +9,13 @@ import type { FunctionRecord } from '../functions/store';
 import { Invocation, InvocationFailure } from '../provision/provisioner';
 import type { ZygoteInfo, ZygoteStats } from '../zygotes/manager';
 import { toErrorResponse } from './errors';
+import { ErrorBody, parseErrorBody } from '../sandbox/framing';
 import { formatServerTiming } from './server-timing';
 import { registerTelemetryRoutes, TelemetryDeps } from './telemetry-routes';
 import { BenchmarkDeps, registerBenchmarkRoutes } from './benchmark-routes';
 import { Peer, PeerAudit } from './peers';
 import type { NetnsPoolStats } from '../network/netns-pool';
+import { admitConnections, AdmissionLimits, DEFAULT_ADMISSION, Quota } from './admission';
 
 export interface StatusBody {
   version: string;
@@ -50,6 +52,8 @@ export interface ApiOptions {
   benchmarks?: BenchmarkDeps;
   /** peer credentials of each connection, audit lines and per-uid counters (api/peers.ts) */
   audit?: PeerAudit;
+  /** connection and subscriber caps, header and idle timeouts (api/admission.ts) */
+  admission?: AdmissionLimits;
 }
 
 declare module 'fastify' {
@@ -69,7 +73,12 @@ const NAME_PARAMS = {
 } as const;
 
 export function buildApi(backend: ApiBackend, opts: ApiOptions): FastifyInstance {
+  const limits = opts.admission ?? DEFAULT_ADMISSION;
   const app = Fastify({
+    // a connection's request headers must come within headerTimeoutMs (checked every second, not Node's 30 s),
+    // and a kept-alive connection idle for idleTimeoutMs is closed: half-open connections don't pile up
+    http: { headersTimeout: limits.headerTimeoutMs, connectionsCheckingInterval: 1000 },
+    keepAliveTimeout: limits.idleTimeoutMs,
     logger: false,
     bodyLimit: opts.maxBodyBytes,
     return503OnClosing: true,
@@ -97,6 +106,7 @@ export function buildApi(backend: ApiBackend, opts: ApiOptions): FastifyInstance
   });
 
   const audit = opts.audit;
+  admitConnections(app.server, new Quota(limits.connectionsPerUid, limits.connections), (socket) => audit?.peerOf(socket) ?? null);
   if (audit) {
     app.decorateRequest('peer', null);
     app.addHook('onRequest', (req, _reply, done) => {
@@ -154,7 +164,7 @@ export function buildApi(backend: ApiBackend, opts: ApiOptions): FastifyInstance
     return sendError(reply, functionError(run));
   });
 
-  if (opts.telemetry) registerTelemetryRoutes(app, opts.telemetry);
+  if (opts.telemetry) registerTelemetryRoutes(app, { subscribers: new Quota(limits.subscribersPerUid, limits.subscribers), ...opts.telemetry });
   if (opts.benchmarks) registerBenchmarkRoutes(app, opts.benchmarks);
   return app;
 }
@@ -211,9 +221,9 @@ function eventBytes(body: unknown): Buffer {
 }
 
 function functionError(run: Invocation): SockpitError {
-  let detail: { type?: string; message?: string; traceback?: string } = {};
+  let detail: ErrorBody = {};
   try {
-    detail = JSON.parse(run.body.toString('utf8'));
+    detail = parseErrorBody(run.body); // flat and bounded: the instance checked it before (framing.ts)
   } catch {
     detail = { message: run.body.toString('utf8') };
   }

@@ -48,3 +48,16 @@ test('package and zygote settings: flags override, bad values are named', () => 
   assert.throws(() => buildConfig({}, { indexUrl: 'http://127.0.0.1:1/simple', findLinks: '/w' }), /not both/);
   assert.equal(buildConfig(parseConfigText('packages:\n  indexUrl: null\n', 'f'), {}).packages.indexUrl, null);
 });
+
+test('scratch, admission and package-cache limits: defaults, and bad values named', () => {
+  const cfg = buildConfig({}, {});
+  assert.deepEqual(cfg.scratch, { memoryShare: 0.5, inodesPerMb: 256 });
+  assert.equal(cfg.api.connectionsPerUid, 256);
+  assert.equal(cfg.packages.maxCacheMb, 10240);
+  assert.throws(() => buildConfig({ scratch: { memoryShare: 0 } }, {}), /scratch\.memoryShare: must be a number in \(0, 1\]/);
+  assert.throws(() => buildConfig({ scratch: { memoryShare: 1.5 } }, {}), /scratch\.memoryShare/);
+  assert.throws(() => buildConfig({ api: { headerTimeoutMs: 60_000 } }, {}), /api\.headerTimeoutMs: must be an integer in \[100, 29000\]/);
+  assert.throws(() => buildConfig({ api: { subscribers: 0 } }, {}), /api\.subscribers/);
+  assert.throws(() => buildConfig({ packages: { maxPackageMb: 4096, maxCacheMb: 1024 } }, {}), /maxPackageMb: must not exceed packages\.maxCacheMb/);
+  assert.throws(() => buildConfig({ api: { maxSockets: 1 } }, {}), /api\.maxSockets: unknown setting/);
+});

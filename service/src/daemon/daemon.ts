@@ -25,6 +25,7 @@ import * as native from '../../../native';
 import { ApiBackend, buildApi, StatusBody } from '../api/server';
 import { BenchmarkJobs } from '../bench/jobs';
 import { PeerAudit } from '../api/peers';
+import { connectionCeiling, openFileLimit } from '../api/admission';
 
 import { RUNTIME_DIR, VERSION } from '../paths';
 import { inPrivateMountNamespace, rootMountIsPrivate } from './mountns';
@@ -127,11 +128,12 @@ export class Daemon implements ApiBackend {
     });
     await pool.start();
     removeTree(paths.sandboxesDir);
-    // Sandbox roots and their scratch (/host, /tmp) live in memory: a cold start makes and removes four
-    // directories, which a busy disk turns into milliseconds (ext4 here: ~0.5 ms each), and what a function
-    // writes to /tmp is charged to its own cgroup's memory limit instead of filling the disk.
+    // Sandbox roots live in memory: a cold start makes and removes a few directories, which a busy disk turns
+    // into milliseconds (ext4 here: ~0.5 ms each). Each sandbox's scratch (/host, /tmp) is a tmpfs of its own
+    // mounted below (rootfs.ts, scratch.ts), charged to its own memory limit and bounded by its own size; this
+    // one holds only directories and mount points.
     fs.mkdirSync(paths.sandboxesDir, { mode: 0o700 });
-    native.mountTmpfs(paths.sandboxesDir, 'mode=0700');
+    native.mountTmpfs(paths.sandboxesDir, 'mode=0700,size=8m');
 
     const bus = new EventBus();
     const cache = new PackageCache({
@@ -140,6 +142,13 @@ export class Daemon implements ApiBackend {
       indexUrl: config.packages.indexUrl,
       findLinks: config.packages.findLinks,
       wheelsOnly: config.packages.wheelsOnly,
+      limits: {
+        maxPackageBytes: config.packages.maxPackageMb * 2 ** 20,
+        maxPackageFiles: config.packages.maxPackageFiles,
+        maxCacheBytes: config.packages.maxCacheMb * 2 ** 20,
+      },
+      // what deployed functions use is never evicted (deploys under way hold what they resolved: deploy())
+      inUse: () => new Set(store.list().flatMap((fn) => fn.packages.map((p) => p.key))),
       onInstall: (e) => bus.publish({ type: 'install', package: e.key, ok: e.ok, ms: e.ms, error: e.error }),
     });
     cache.start();
@@ -166,6 +175,7 @@ export class Daemon implements ApiBackend {
       zygoteUid: config.zygotes.hostUid,
       zygoteGid: config.zygotes.hostGid,
       network: { mode: config.network.mode, ready: config.network.ready, max: config.pool.max },
+      scratch: config.scratch,
     });
     if (config.network.mode === 'host') {
       console.error(
@@ -205,6 +215,7 @@ export class Daemon implements ApiBackend {
     this.api = buildApi(this, {
       maxBodyBytes: this.config.maxBodyBytes,
       audit: this.audit,
+      admission: { ...this.config.api, connections: connectionCeiling(this.config.api.connections, openFileLimit()) },
       telemetry: {
         bus: this.bus,
         stats: () => ({
@@ -254,13 +265,18 @@ export class Daemon implements ApiBackend {
 
   async deploy(name: string, source: unknown) {
     const previous = this.store.get(validateName(name));
+    const held: Array<() => void> = [];
     const fn = await deployFunction(this.store, name, source, {
       functionsDir: this.paths.functionsDir,
       maxBytes: this.config.maxFunctionBytes,
       defaultLimits: this.config.limits,
       python: this.config.packages.pipPython,
-      resolvePackages: async (requirements) => (await this.cache.resolve(requirements)).map(packageRef),
-    });
+      resolvePackages: async (requirements) => {
+        const closure = await this.cache.resolve(requirements);
+        held.push(this.cache.hold(closure.map((p) => p.key))); // not evicted before the function is stored
+        return closure.map(packageRef);
+      },
+    }).finally(() => held.forEach((release) => release()));
     await this.provisioner.retire(name, previous?.codeDir);
     this.bus.publish({ type: 'function', action: 'deployed', name: fn.name, version: fn.version });
     return fn;
