@@ -63,8 +63,15 @@ export interface Config {
   maxBodyBytes: number;
   /** largest result a function may return (413 beyond) */
   maxResultBytes: number;
-  /** largest deployable function folder */
-  maxFunctionBytes: number;
+  /** what one deploy's upload may hold (functions/upload-limits.ts) */
+  deploy: {
+    /** bytes of the tar stream (413 beyond) */
+    maxBytes: number;
+    /** files and directories in it (413 beyond) */
+    maxFiles: number;
+    /** path components of its deepest entry (413 beyond) */
+    maxDepth: number;
+  };
 }
 
 export const DEFAULT_CONFIG: Config = {
@@ -83,7 +90,7 @@ export const DEFAULT_CONFIG: Config = {
   maxConcurrentCalls: 64,
   maxBodyBytes: 6 * 1024 * 1024,
   maxResultBytes: 6 * 1024 * 1024,
-  maxFunctionBytes: 64 * 1024 * 1024,
+  deploy: { maxBytes: 64 * 1024 * 1024, maxFiles: 10_000, maxDepth: 32 },
 };
 
 /** What the command line may set; undefined means "not given". */
@@ -208,7 +215,9 @@ function validate(cfg: Config, problems: string[]): void {
   int('maxConcurrentCalls', cfg.maxConcurrentCalls, 1, 65536);
   int('maxBodyBytes', cfg.maxBodyBytes, 1024, 1 << 30);
   int('maxResultBytes', cfg.maxResultBytes, 1024, 1 << 30);
-  int('maxFunctionBytes', cfg.maxFunctionBytes, 1024, 2 ** 40);
+  int('deploy.maxBytes', cfg.deploy.maxBytes, 1024, 2 ** 40);
+  int('deploy.maxFiles', cfg.deploy.maxFiles, 1, 1 << 24);
+  int('deploy.maxDepth', cfg.deploy.maxDepth, 1, 256);
 }
 
 export function validateLimits(limits: FunctionLimits, at: string, problems: string[]): void {
