@@ -54,9 +54,11 @@ export class FunctionsPage extends PanelPage {
     return this.table.getByRole('button', { name, exact: true });
   }
 
+  /** Deploys through the page's folder input: the browser reads the folder and uploads it as a tar. */
   async deploy(name: string, dir: string): Promise<void> {
     await this.show('Functions');
-    await this.folder.fill(dir);
+    await this.folder.setInputFiles(dir);
+    await expect(this.page.getByText(/^Chosen: /)).toBeVisible();
     await this.name.fill(name);
     await this.deployButton.click();
     await expect(this.listed(name)).toBeVisible();
