@@ -48,3 +48,11 @@ test('package and zygote settings: flags override, bad values are named', () => 
   assert.throws(() => buildConfig({}, { indexUrl: 'http://127.0.0.1:1/simple', findLinks: '/w' }), /not both/);
   assert.equal(buildConfig(parseConfigText('packages:\n  indexUrl: null\n', 'f'), {}).packages.indexUrl, null);
 });
+
+test('limits.max: the ceilings are validated, and no default may be above its ceiling', () => {
+  assert.equal(buildConfig({}, {}).limits.max.memoryMb, 4096);
+  assert.throws(() => buildConfig(parseConfigText('limits:\n  memoryMb: 8192\n', 'f'), {}), /limits\.memoryMb: 8192 is above limits\.max\.memoryMb \(4096\)/);
+  assert.equal(buildConfig(parseConfigText('limits:\n  memoryMb: 8192\n  max:\n    memoryMb: 16384\n', 'f'), {}).limits.memoryMb, 8192);
+  assert.throws(() => buildConfig(parseConfigText('limits:\n  max:\n    pids: 0\n', 'f'), {}), /limits\.max\.pids/);
+  assert.throws(() => buildConfig(parseConfigText('deploy:\n  maxFiles: 0\n', 'f'), {}), /deploy\.maxFiles/);
+});

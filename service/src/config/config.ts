@@ -28,7 +28,8 @@ export interface Config {
   sandboxUid: number;
   sandboxGid: number;
   pool: { initial: number; max: number };
-  limits: FunctionLimits;
+  /** per sandbox, unless ol.yaml says otherwise; `max`: the operator's ceiling on what ol.yaml may ask for */
+  limits: FunctionLimits & { max: FunctionLimits };
   warm: {
     /** idle (frozen) instances are evicted least-recently-used above this total memory */
     memoryBudgetMb: number;
@@ -83,7 +84,7 @@ export const DEFAULT_CONFIG: Config = {
   sandboxUid: 65534,
   sandboxGid: 65534,
   pool: { initial: 8, max: 512 },
-  limits: { memoryMb: 256, pids: 64, cpus: 1, timeoutMs: 30_000 },
+  limits: { memoryMb: 256, pids: 64, cpus: 1, timeoutMs: 30_000, max: { memoryMb: 4096, pids: 1024, cpus: 4, timeoutMs: 900_000 } },
   warm: { memoryBudgetMb: 1024, idleTtlMs: 600_000 },
   packages: { indexUrl: null, findLinks: null, wheelsOnly: true, pipPython: '/usr/bin/python3' },
   zygotes: { enabled: true, memoryBudgetMb: 2048, growAfterMisses: 1, replyTimeoutMs: 10_000, hostUid: 400_000, hostGid: 400_000 },
@@ -196,6 +197,10 @@ function validate(cfg: Config, problems: string[]): void {
   int('pool.max', cfg.pool.max, 1, 65536);
   if (cfg.pool.initial > cfg.pool.max) problems.push('pool.initial: must not exceed pool.max');
   validateLimits(cfg.limits, 'limits', problems);
+  validateLimits(cfg.limits.max, 'limits.max', problems);
+  for (const key of LIMIT_KEYS) {
+    if (cfg.limits[key] > cfg.limits.max[key]) problems.push(`limits.${key}: ${cfg.limits[key]} is above limits.max.${key} (${cfg.limits.max[key]})`);
+  }
   int('warm.memoryBudgetMb', cfg.warm.memoryBudgetMb, 0, 1 << 20);
   int('warm.idleTtlMs', cfg.warm.idleTtlMs, 0, 7 * 24 * 3600_000);
   absolute('packages.findLinks', cfg.packages.findLinks);
@@ -219,6 +224,8 @@ function validate(cfg: Config, problems: string[]): void {
   int('deploy.maxFiles', cfg.deploy.maxFiles, 1, 1 << 24);
   int('deploy.maxDepth', cfg.deploy.maxDepth, 1, 256);
 }
+
+export const LIMIT_KEYS = ['memoryMb', 'pids', 'cpus', 'timeoutMs'] as const satisfies ReadonlyArray<keyof FunctionLimits>;
 
 export function validateLimits(limits: FunctionLimits, at: string, problems: string[]): void {
   const check = (name: keyof FunctionLimits, min: number, max: number, integer = true) => {

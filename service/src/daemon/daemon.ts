@@ -234,7 +234,10 @@ export class Daemon implements ApiBackend {
       functionsDir: this.paths.functionsDir,
       limits: this.config.deploy,
       defaultLimits: this.config.limits,
+      maxLimits: this.config.limits.max,
       python: this.config.packages.pipPython,
+      compileUid: this.config.sandboxUid,
+      compileGid: this.config.sandboxGid,
       resolvePackages: async (requirements) => (await this.cache.resolve(requirements)).map(packageRef),
     });
     await this.provisioner.retire(name, previous?.codeDir);

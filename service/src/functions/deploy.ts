@@ -18,8 +18,13 @@ export interface DeployOptions {
   functionsDir: string;
   limits: UploadLimits;
   defaultLimits: FunctionLimits;
+  /** the operator's ceiling on a function's own limits (limits.max) */
+  maxLimits: FunctionLimits;
   /** compiles the code to bytecode once here: /handler is read-only, so a sandbox could never cache it */
   python: string;
+  /** the unprivileged uid/gid the compiler runs as (the sandboxes' own) */
+  compileUid: number;
+  compileGid: number;
   /** resolves requirements to their installed closure (the package cache) */
   resolvePackages: (requirements: Requirement[]) => Promise<PackageRef[]>;
 }
@@ -53,7 +58,7 @@ export async function deployFunction(store: FunctionStore, name: string, upload:
     if (!fpy?.isFile()) throw badRequest('the upload has no f.py (a function is a folder with f.py defining f(event))');
     const requirements = parseRequirements(readSpecFile(staging, 'requirements.txt'));
     const ol = parseOlYaml(readSpecFile(staging, 'ol.yaml'));
-    effectiveLimits(opts.defaultLimits, ol.limits);
+    effectiveLimits(opts.defaultLimits, ol.limits, opts.maxLimits);
     // installs what is missing: a package that can't be had fails the deploy, with pip's reason
     const packages = requirements.length > 0 ? await opts.resolvePackages(requirements) : [];
 
@@ -66,7 +71,7 @@ export async function deployFunction(store: FunctionStore, name: string, upload:
     fs.rmSync(codeDir, { recursive: true, force: true });
     fs.renameSync(staging, codeDir);
     fs.chmodSync(codeDir, 0o755);
-    precompile(codeDir, opts.python);
+    precompile(codeDir, opts);
     const record: FunctionRecord = {
       name,
       version,
@@ -99,11 +104,29 @@ function readSpecFile(dir: string, name: string): string {
 /**
  * Byte-compiles the snapshot (compileall only parses, it runs nothing), so each cold start loads f.py's
  * bytecode instead of compiling it. The snapshot holds regular files and directories only (no links to
- * follow). A file that does not compile is left alone: its error surfaces, with a traceback, when a call loads it.
+ * follow), and the compiler parses client code: it runs as the sandboxes' uid, started in the snapshot (the
+ * working directory is entered before the uid changes: the 0700 state directory stays closed to it), which owns
+ * the snapshot only for that time. A file that does not compile is left alone: its error surfaces, with a
+ * traceback, when a call loads it.
  */
-function precompile(codeDir: string, python: string): void {
-  spawnSync(python, ['-I', '-m', 'compileall', '-q', codeDir], { stdio: 'ignore', timeout: 30_000 });
+function precompile(codeDir: string, opts: Pick<DeployOptions, 'python' | 'compileUid' | 'compileGid'>): void {
+  chownTree(codeDir, opts.compileUid, opts.compileGid);
+  try {
+    spawnSync(opts.python, ['-I', '-m', 'compileall', '-q', '.'], { cwd: codeDir, uid: opts.compileUid, gid: opts.compileGid, stdio: 'ignore', timeout: 30_000 });
+  } finally {
+    chownTree(codeDir, 0, 0);
+  }
   makeReadable(codeDir);
+}
+
+/** lchown of every entry: the snapshot holds no links, and lchown would not follow one anyway */
+function chownTree(d: string, uid: number, gid: number): void {
+  fs.lchownSync(d, uid, gid);
+  for (const entry of fs.readdirSync(d, { withFileTypes: true })) {
+    const p = path.join(d, entry.name);
+    if (entry.isDirectory()) chownTree(p, uid, gid);
+    else fs.lchownSync(p, uid, gid);
+  }
 }
 
 /** The sandbox runs as an unprivileged uid: what compileall wrote must be world-readable too. */

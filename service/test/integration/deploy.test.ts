@@ -67,6 +67,17 @@ describe('deploy by upload', () => {
     assert.equal(fn.owner, 0);
     assert.equal(fn.source, dir);
     assert.equal((await d.client.run('packed')).result, 'from the upload');
+    // compiled at deploy (as the sandbox uid), then the snapshot is root's again and readable, never writable, by others
+    const snapshot = path.join(d.stateDir, 'functions', 'packed', `v${fn.version}`);
+    const pycache = path.join(snapshot, '__pycache__');
+    const pyc = fs.readdirSync(pycache).find((n) => /^f\..*\.pyc$/.test(n));
+    assert.ok(pyc, 'f.py was compiled');
+    for (const p of [snapshot, pycache, path.join(pycache, pyc!), path.join(snapshot, 'lib', 'deeper', 'value.py')]) {
+      const st = fs.statSync(p);
+      assert.equal(st.uid, 0, p);
+      assert.equal(st.mode & 0o022, 0, `${p} is writable by others`);
+      assert.equal(st.mode & 0o004, 0o004, `${p} is not readable by the sandbox`);
+    }
     // a later change to the folder does not change the deployed function: the daemon has its own copy
     fs.writeFileSync(path.join(dir, 'lib', 'deeper', 'value.py'), 'V = "changed"\n');
     await d.client.remove('packed');
@@ -137,6 +148,18 @@ describe('deploy by upload', () => {
     assert.equal(byPath.status, 400);
     assert.match(byPath.body.error.message, /tar stream/);
     for (const name of ['garbage', 'truncated', 'by-path']) leftNothing(name);
+  });
+
+  test("issue 13 items 3 and 4: ol.yaml above the operator's ceilings, or too big to parse cheaply, is refused", async () => {
+    const greedy = await put(d.client, 'greedy', await functionTar('greedy', [{ name: 'ol.yaml', content: 'limits:\n  memory_mb: 1048576\n  pids: 1000000\n' }]));
+    assert.equal(greedy.status, 400);
+    assert.match(greedy.body.error.message, /memory_mb: 1048576 is above the daemon's ceiling of 4096 \(limits\.max\.memoryMb\)/);
+    assert.match(greedy.body.error.message, /pids: 1000000 is above the daemon's ceiling of 1024/);
+    const keys = `environment:\n${Array.from({ length: 3000 }, (_, i) => `  K${i}: v`).join('\n')}\n`;
+    const many = await put(d.client, 'many-keys', await functionTar('many', [{ name: 'ol.yaml', content: keys }]));
+    assert.equal(many.status, 400);
+    assert.match(many.body.error.message, /more than 2000 lines and commas/);
+    for (const name of ['greedy', 'many-keys']) leftNothing(name);
   });
 
   test("issue 12, chain step 3: a function's folder with requirements.txt -> /etc/shadow can't be deployed", async () => {
