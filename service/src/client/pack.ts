@@ -11,7 +11,8 @@ import tar from 'tar-stream';
 export function packFolder(dir: string): Readable {
   const pack = tar.pack();
   (async () => {
-    const root = fs.lstatSync(dir);
+    // the folder itself may be a link (the caller's own, followed as the caller); what is inside never is
+    const root = fs.statSync(dir);
     if (!root.isDirectory()) throw new Error(`${dir} is not a directory`);
     await packTree(pack, dir, '');
     pack.finalize();
