@@ -64,6 +64,16 @@ export class FunctionsPage extends PanelPage {
     await expect(this.listed(name)).toBeVisible();
   }
 
+  /** Deploys a zip through the page's zip input (the browser unpacks it and uploads a tar). */
+  async deployZip(name: string, zipFile: string): Promise<void> {
+    await this.show('Functions');
+    await this.page.getByLabel('or a zip', { exact: true }).setInputFiles(zipFile);
+    await expect(this.page.getByText(/^Chosen: /)).toBeVisible();
+    await this.name.fill(name);
+    await this.deployButton.click();
+    await expect(this.listed(name)).toBeVisible();
+  }
+
   /** Selects a deployed function (a click on its entry in the list). */
   async select(name: string): Promise<void> {
     await this.listed(name).click();
