@@ -128,7 +128,7 @@ export function buildApi(backend: ApiBackend, opts: ApiOptions): FastifyInstance
   app.get<{ Params: { name: string } }>('/v1/functions/:name', { schema: { params: NAME_PARAMS } }, async (req) => {
     const fn = backend.getFunction(req.params.name);
     if (!fn) throw new SockpitError('not_found', `no function named "${req.params.name}"`);
-    return describe(fn, mayManage(req.peer, fn.owner));
+    return describe(fn, mayManage(req.peer ?? null, fn.owner));
   });
 
   // Deploy takes the folder itself, as a tar stream: the body is handed to the unpacker as it arrives (its own
@@ -144,13 +144,13 @@ export function buildApi(backend: ApiBackend, opts: ApiOptions): FastifyInstance
         body: req.body as Readable,
         source: typeof source === 'string' && source !== '' ? printable(source, 512) : 'upload',
       };
-      const fn = await backend.deploy(req.params.name, upload, req.peer);
+      const fn = await backend.deploy(req.params.name, upload, req.peer ?? null);
       return reply.code(201).send(describe(fn, true));
     });
   });
 
   app.delete<{ Params: { name: string } }>('/v1/functions/:name', { schema: { params: NAME_PARAMS } }, async (req, reply) => {
-    if (!(await backend.remove(req.params.name, req.peer))) throw new SockpitError('not_found', `no function named "${req.params.name}"`);
+    if (!(await backend.remove(req.params.name, req.peer ?? null))) throw new SockpitError('not_found', `no function named "${req.params.name}"`);
     return reply.code(204).send();
   });
 

@@ -3,7 +3,7 @@
 // the daemon never opens a path a client names, so nothing of the host is read on a caller's behalf.
 
 import fs from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { badRequest, SockpitError } from '../errors';
@@ -61,6 +61,7 @@ export async function deployFunction(store: FunctionStore, name: string, upload:
     effectiveLimits(opts.defaultLimits, ol.limits, opts.maxLimits);
     // installs what is missing: a package that can't be had fails the deploy, with pip's reason
     const packages = requirements.length > 0 ? await opts.resolvePackages(requirements) : [];
+    await precompile(staging, opts);
 
     // again after the wait: another uid may have deployed this name meanwhile (nothing awaits from here to put)
     const current = store.get(name);
@@ -71,7 +72,6 @@ export async function deployFunction(store: FunctionStore, name: string, upload:
     fs.rmSync(codeDir, { recursive: true, force: true });
     fs.renameSync(staging, codeDir);
     fs.chmodSync(codeDir, 0o755);
-    precompile(codeDir, opts);
     const record: FunctionRecord = {
       name,
       version,
@@ -109,10 +109,13 @@ function readSpecFile(dir: string, name: string): string {
  * the snapshot only for that time. A file that does not compile is left alone: its error surfaces, with a
  * traceback, when a call loads it.
  */
-function precompile(codeDir: string, opts: Pick<DeployOptions, 'python' | 'compileUid' | 'compileGid'>): void {
+async function precompile(codeDir: string, opts: Pick<DeployOptions, 'python' | 'compileUid' | 'compileGid'>): Promise<void> {
   chownTree(codeDir, opts.compileUid, opts.compileGid);
   try {
-    spawnSync(opts.python, ['-I', '-m', 'compileall', '-q', '.'], { cwd: codeDir, uid: opts.compileUid, gid: opts.compileGid, stdio: 'ignore', timeout: 30_000 });
+    // off the event loop: a large upload takes a while to compile, and the daemon keeps serving meanwhile
+    await new Promise<void>((resolve) => {
+      execFile(opts.python, ['-I', '-m', 'compileall', '-q', '.'], { cwd: codeDir, uid: opts.compileUid, gid: opts.compileGid, timeout: 30_000, maxBuffer: 1 << 20 }, () => resolve());
+    });
   } finally {
     chownTree(codeDir, 0, 0);
   }

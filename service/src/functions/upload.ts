@@ -71,9 +71,9 @@ export function unpackUpload(body: Readable, root: string, limits: UploadLimits)
     const fail = (err: unknown) => {
       if (settled) return;
       settled = true;
-      // the rest of the body is read and dropped (by the HTTP server once the answer is sent), never parsed
-      body.unpipe?.();
+      // the rest of the body is read and dropped, never parsed (the server's request timeout bounds how long)
       body.removeListener('data', onData);
+      body.resume();
       extract.destroy();
       reject(err instanceof SockpitError ? err : badRequest(`the upload is not a valid tar stream: ${(err as Error).message}`));
     };

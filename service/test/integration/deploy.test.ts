@@ -111,6 +111,15 @@ describe('deploy by upload', () => {
 
   test('an upload over deploy.maxBytes is refused with 413', async () => {
     await refused('too-big', [{ name: 'blob.bin', content: Buffer.alloc(LIMITS.maxBytes * 2, 7) }], 413, /larger than 65536 bytes \(deploy\.maxBytes\)/);
+    // far over it: the answer still comes (the rest is read and dropped), and the connection serves on
+    await refused('far-too-big', [{ name: 'blob.bin', content: Buffer.alloc(16 * 2 ** 20, 7) }], 413, /deploy\.maxBytes/);
+    // a client that streams a folder over the limit gets the same answer
+    const dir = path.join(d.dir, 'src', 'huge');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'f.py'), 'def f(e):\n    return 1\n');
+    fs.writeFileSync(path.join(dir, 'data.bin'), Buffer.alloc(8 * 2 ** 20, 1));
+    await assert.rejects(d.client.deploy('huge', dir), (err: ApiError) => err.status === 413);
+    leftNothing('huge');
   });
 
   test('an upload with more than deploy.maxFiles entries is refused with 413', async () => {
@@ -160,6 +169,33 @@ describe('deploy by upload', () => {
     assert.equal(many.status, 400);
     assert.match(many.body.error.message, /more than 2000 lines and commas/);
     for (const name of ['greedy', 'many-keys']) leftNothing(name);
+  });
+
+  test('mangled tar streams get an answer (201, 400 or 413), never a crash, and leave nothing behind', async () => {
+    const valid = await functionTar('mangled', [
+      { name: 'lib/a.py', content: 'A = 1\n' },
+      { name: 'ol.yaml', content: 'environment:\n  K: v\n' },
+    ]);
+    let seed = 12;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const statuses = new Set<number>();
+    for (let i = 0; i < 150; i++) {
+      const mangled = Buffer.from(valid);
+      // bytes of the headers (names, modes, sizes, type flags, checksums) changed, or the stream cut short
+      for (let k = 0, n = 1 + rand(8); k < n; k++) mangled[rand(1024)] = rand(256);
+      const body = rand(5) === 0 ? mangled.subarray(0, rand(mangled.length)) : mangled;
+      const res = await put(d.client, 'mangled', body);
+      assert.ok([201, 400, 413].includes(res.status), `case ${i}: ${res.status} ${JSON.stringify(res.body)}`);
+      statuses.add(res.status);
+    }
+    assert.ok(statuses.has(400), 'some of them were refused');
+    const incoming = path.join(d.stateDir, 'functions', '.incoming');
+    assert.deepEqual(fs.readdirSync(incoming), [], 'no unpacked upload is left');
+    assert.equal((await d.client.run('canary')).result, 'alive');
+    if (statuses.has(201)) await d.client.remove('mangled');
   });
 
   test("issue 12, chain step 3: a function's folder with requirements.txt -> /etc/shadow can't be deployed", async () => {
