@@ -2,12 +2,16 @@
 // Zygotes on) and the web panel (`sockpit panel`) in front of it. The global setup starts both and writes what
 // the specs need into a JSON file named by $SOCKPIT_E2E_ENV; a spec may restart the daemon (same socket, same
 // state), so the daemon's current pid lives in that file too and the teardown stops whichever one runs then.
+// The panel makes a new sign-in token at each start: specs open `panelSignInUrl` (it carries the token), read from
+// the token file the panel leaves in its $XDG_RUNTIME_DIR (here under the env's dir).
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { SockpitClient } from '../service/src/client';
+import { envOwnedBy } from '../service/src/daemon/parent';
+import { panelFilePath, readPanelFile } from '../main/panel-token-file';
 
 export const REPO = path.resolve(__dirname, '..');
 export const CLI = path.join(REPO, 'bin/sockpit.js');
@@ -18,10 +22,15 @@ export interface E2eEnv {
   stateDir: string;
   config: string;
   wheels: string;
+  /** the panel's address, without the token: a browser that opens it is signed out */
   panelUrl: string;
+  /** the address with the running panel's token (set by startPanel) */
+  panelSignInUrl: string;
   panelPort: number;
   daemonPid: number;
   panelPid: number;
+  /** the Playwright runner's pid: the daemon stops when it dies, even if a spec (a worker) restarted it */
+  ownerPid: number;
 }
 
 /** The package a spec deploys to make the Zygote tree grow (it is in the wheelhouse, not on the host). */
@@ -99,9 +108,9 @@ function tail(file: string, lines = 40): string {
 }
 
 /** Starts a process of ours that outlives the worker which started it (the teardown stops it by pid). */
-function launch(args: string[], log: string): number {
+function launch(args: string[], log: string, env: NodeJS.ProcessEnv): number {
   const out = fs.openSync(log, 'a');
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', out, out], detached: true });
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', out, out], detached: true, env });
   fs.closeSync(out);
   child.unref();
   if (!child.pid) throw new Error(`could not start ${args.join(' ')}`);
@@ -112,7 +121,7 @@ function launch(args: string[], log: string): number {
 export async function startDaemon(env: E2eEnv): Promise<number> {
   const log = path.join(env.dir, 'daemon.log');
   fs.appendFileSync(log, `--- starting sockpitd at ${new Date().toISOString()}\n`);
-  const pid = launch(['daemon', '--socket', env.socket, '--state-dir', env.stateDir, '--config', env.config], log);
+  const pid = launch(['daemon', '--socket', env.socket, '--state-dir', env.stateDir, '--config', env.config], log, envOwnedBy(env.ownerPid));
   const probe = new SockpitClient(env.socket);
   try {
     for (const deadline = Date.now() + 60_000; ; ) {
@@ -136,15 +145,27 @@ export async function stopDaemon(env: E2eEnv): Promise<void> {
   await terminate(env.daemonPid);
 }
 
-/** Starts `sockpit panel` on a free port of 127.0.0.1 and waits until it serves the page. */
+/** The panel's $XDG_RUNTIME_DIR: its token file goes to <this>/sockpit/panel-<port>.json. */
+export function panelRuntimeDir(env: E2eEnv): string {
+  return path.join(env.dir, 'xdg-runtime');
+}
+
+/** Starts `sockpit panel` on a free port of 127.0.0.1, waits until it serves the page, and reads its sign-in URL. */
 export async function startPanel(env: E2eEnv): Promise<number> {
   const log = path.join(env.dir, 'panel.log');
-  const pid = launch(['panel', '--socket', env.socket, '--port', String(env.panelPort)], log);
+  const runtime = panelRuntimeDir(env);
+  fs.mkdirSync(runtime, { recursive: true, mode: 0o700 });
+  const pid = launch(['panel', '--socket', env.socket, '--port', String(env.panelPort)], log, { ...process.env, XDG_RUNTIME_DIR: runtime });
+  const tokenFile = panelFilePath(path.join(runtime, 'sockpit'), env.panelPort);
   for (const deadline = Date.now() + 30_000; ; ) {
     if (exited(pid)) throw new Error(`sockpit panel exited at start:\n${tail(log)}`);
     try {
       const res = await fetch(env.panelUrl);
-      if (res.ok) break;
+      const file = readPanelFile(tokenFile);
+      if (res.ok && file?.pid === pid) {
+        env.panelSignInUrl = file.url;
+        break;
+      }
     } catch {
       // not listening yet
     }

@@ -36,9 +36,11 @@ export default async function globalSetup(_config: FullConfig): Promise<() => Pr
     config,
     wheels,
     panelUrl: `http://127.0.0.1:${port}/`,
+    panelSignInUrl: '',
     panelPort: port,
     daemonPid: 0,
     panelPid: 0,
+    ownerPid: process.pid,
   };
   process.env.SOCKPIT_E2E_ENV = path.join(dir, 'env.json');
   writeEnv(env);

@@ -13,7 +13,8 @@ export type { FunctionInfo, Published, RunResult, StatsBody, StatusBody, ZygoteI
 
 export type { BenchmarkJob, BenchmarkSuite } from '../service/src/bench/jobs';
 
-export type ConnectionState = { state: 'connected' } | { state: 'disconnected'; reason: string };
+/** signed-out: the web panel's server refuses this browser until it signs in with the token (never in Electron) */
+export type ConnectionState = { state: 'connected' } | { state: 'disconnected'; reason: string } | { state: 'signed-out'; reason: string };
 
 /** Errors cross the bridge as this envelope and are rebuilt as Errors on the renderer side. */
 export interface BridgeError {

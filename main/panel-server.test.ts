@@ -1,5 +1,5 @@
 // The panel server against a stand-in daemon on a unix socket: static files, the proxy (statuses, headers,
-// bodies, the event stream unbuffered), the 503 when the daemon is down, and the request checks.
+// bodies, the event stream unbuffered), the 503 when the daemon is down, the request checks and the sign-in.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -47,7 +47,15 @@ before(async () => {
   });
   await new Promise<void>((r) => daemon.listen(socket, r));
   panel = await startPanelServer({ socket, port: 0, staticDir });
+  api = { 'x-sockpit-panel': '1', cookie: await signIn(panel) };
 });
+
+/** Trades the panel's token for its cookie; returns the Cookie header to send. */
+async function signIn(p: PanelServer): Promise<string> {
+  const res = await fetch(p.signInUrl, { redirect: 'manual' });
+  assert.equal(res.status, 303);
+  return res.headers.get('set-cookie')!.split(';')[0];
+}
 
 after(async () => {
   await panel.close();
@@ -56,7 +64,7 @@ after(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const api = { 'x-sockpit-panel': '1' };
+let api: Record<string, string>;
 
 test('binds loopback and serves the renderer, with the page for unknown routes', async () => {
   assert.match(panel.url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
@@ -89,7 +97,7 @@ test('proxies method, path, body, status and headers', async () => {
 });
 
 test('refuses API calls without the panel header and foreign Host headers', async () => {
-  assert.equal((await fetch(new URL('/api/v1/status', panel.url), { method: 'POST' })).status, 403);
+  assert.equal((await fetch(new URL('/api/v1/status', panel.url), { method: 'POST', headers: { cookie: api.cookie } })).status, 403);
   assert.equal(hostAllowed(`127.0.0.1:${panel.port}`, panel.port), true);
   assert.equal(hostAllowed(`localhost:${panel.port}`, panel.port), true);
   assert.equal(hostAllowed(`[::1]:${panel.port}`, panel.port), true);
@@ -104,7 +112,7 @@ test('refuses API calls without the panel header and foreign Host headers', asyn
 
 test('streams the event stream through as it is written', async () => {
   const controller = new AbortController();
-  const res = await fetch(new URL('/api/v1/events?since=0', panel.url), { signal: controller.signal });
+  const res = await fetch(new URL('/api/v1/events?since=0', panel.url), { signal: controller.signal, headers: { cookie: api.cookie } });
   assert.equal(res.status, 200);
   assert.equal(res.headers.get('content-type'), 'text/event-stream');
   const reader = res.body!.getReader();
@@ -127,7 +135,7 @@ test('streams the event stream through as it is written', async () => {
 test('answers 503 with the error body and the unreachable mark when the daemon is down', async () => {
   const down = await startPanelServer({ socket: path.join(dir, 'nothing.sock'), port: 0, staticDir: dir });
   try {
-    const res = await fetch(new URL('/api/v1/status', down.url), { headers: api });
+    const res = await fetch(new URL('/api/v1/status', down.url), { headers: { ...api, cookie: await signIn(down) } });
     assert.equal(res.status, 503);
     assert.equal(res.headers.get('x-sockpit-unreachable'), '1');
     const body = (await res.json()) as { error: { code: string; message: string } };
@@ -136,4 +144,39 @@ test('answers 503 with the error body and the unreachable mark when the daemon i
   } finally {
     await down.close();
   }
+});
+
+test('without the cookie: 401 on the API and the event stream, the page still loads', async () => {
+  const before = seen.length;
+  for (const [url, headers] of [
+    ['/api/v1/functions', { 'x-sockpit-panel': '1' }],
+    ['/api/v1/events?since=0', {}],
+    ['/api', { 'x-sockpit-panel': '1' }],
+    ['/api/v1/functions', { 'x-sockpit-panel': '1', cookie: `${api.cookie.split('=')[0]}=${'A'.repeat(43)}` }],
+  ] as const) {
+    const res = await fetch(new URL(url, panel.url), { headers });
+    assert.equal(res.status, 401, url);
+    assert.equal(res.headers.get('x-sockpit-signed-out'), '1');
+    assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'signed_out');
+  }
+  assert.equal(seen.length, before, 'nothing reached the daemon');
+  assert.equal((await fetch(panel.url)).status, 200);
+});
+
+test('a wrong token gets 401 and no cookie; the right one a strict HttpOnly cookie and a redirect without the token', async () => {
+  const wrong = await fetch(new URL(`/?token=${'x'.repeat(43)}`, panel.url), { redirect: 'manual' });
+  assert.equal(wrong.status, 401);
+  assert.equal(wrong.headers.get('set-cookie'), null);
+  const twice = await fetch(new URL(`/?token=${panel.token}&token=${panel.token}`, panel.url), { redirect: 'manual' });
+  assert.equal(twice.status, 401);
+
+  const right = await fetch(new URL(`/zygotes?x=1&token=${panel.token}`, panel.url), { redirect: 'manual' });
+  assert.equal(right.status, 303);
+  assert.equal(right.headers.get('location'), '/zygotes?x=1');
+  const cookie = right.headers.get('set-cookie')!;
+  assert.match(cookie, new RegExp(`^sockpit-panel-${panel.port}=[A-Za-z0-9_-]{43}; Path=/; HttpOnly; SameSite=Strict$`));
+  assert.ok(!cookie.includes(panel.token), 'the cookie is not the token');
+  // the daemon never sees the cookie
+  await fetch(new URL('/api/v1/cookie-check', panel.url), { headers: { ...api, cookie: `${api.cookie}; other=1` } });
+  assert.equal(seen.find((s) => s.url === '/v1/cookie-check')!.headers.cookie, undefined);
 });

@@ -4,6 +4,9 @@
 // without buffering; when the daemon can't be reached it answers 503 with the API's error body and the
 // X-Sockpit-Unreachable header, which the renderer's bridge reads as "disconnected".
 //
+// Any local process can connect to 127.0.0.1 (other users, and anything that just sends the right headers): every
+// /api request and the event stream need the cookie a browser gets for the per-start token (panel-auth.ts), and
+// get 401 with X-Sockpit-Signed-Out without it. The page itself loads without it, and says how to sign in.
 // A page of another origin could make the browser send requests to 127.0.0.1 too: every /api request must come
 // with the X-Sockpit-Panel header (a cross-origin page can't add it without a CORS preflight, which this server
 // never grants), and a Host other than the address it listens on is refused (DNS rebinding).
@@ -12,6 +15,7 @@ import { createReadStream, promises as fs } from 'node:fs';
 import http, { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { hasSession, newPanelAuth, secretMatches, sessionCookie, SIGNED_OUT_HEADER, SIGNED_OUT_MESSAGE, signInUrl, tokenOf, withoutToken, type PanelAuth } from './panel-auth';
 
 export interface PanelServerOptions {
   /** sockpitd's unix socket */
@@ -22,10 +26,16 @@ export interface PanelServerOptions {
   host?: string;
   /** the built renderer (dist/renderer) */
   staticDir: string;
+  /** the sign-in token (default: a new random one) */
+  token?: string;
 }
 
 export interface PanelServer {
+  /** the panel's address, without the token */
   url: string;
+  /** the address that signs a browser in: `url` with ?token= */
+  signInUrl: string;
+  token: string;
   port: number;
   host: string;
   close(): Promise<void>;
@@ -59,6 +69,8 @@ export async function startPanelServer(opts: PanelServerOptions): Promise<PanelS
   if (!LOOPBACK.has(host)) throw new Error(`the panel server binds loopback only (127.0.0.1, ::1 or localhost), not ${host}`);
   const staticDir = path.resolve(opts.staticDir);
   let boundPort = opts.port;
+  // made once the port is known (the cookie is named after it)
+  let auth: PanelAuth | null = null;
 
   const server = http.createServer((req, res) => {
     handle(req, res).catch((err) => {
@@ -76,7 +88,9 @@ export async function startPanelServer(opts: PanelServerOptions): Promise<PanelS
       return sendJson(res, 421, { error: { code: 'bad_request', message: `unexpected Host header "${req.headers.host ?? ''}"` } });
     }
     const url = req.url ?? '/';
-    if (url === API_PREFIX || url.startsWith(`${API_PREFIX}/`)) {
+    if (!auth) throw new Error('not listening yet');
+    if (url === API_PREFIX || url.startsWith(`${API_PREFIX}/`) || url.startsWith(`${API_PREFIX}?`)) {
+      if (!hasSession(auth, req.headers.cookie)) return sendSignedOut(res);
       if (!req.headers[PANEL_HEADER] && !isEventStream(req)) {
         return sendJson(res, 403, { error: { code: 'bad_request', message: `API requests through the panel need the ${PANEL_HEADER} header` } });
       }
@@ -86,6 +100,8 @@ export async function startPanelServer(opts: PanelServerOptions): Promise<PanelS
       res.writeHead(405, { Allow: 'GET, HEAD' }).end();
       return;
     }
+    const token = tokenOf(url);
+    if (token !== null) return signIn(res, auth, token, url);
     return serveStatic(req, res, url, staticDir);
   }
 
@@ -97,9 +113,13 @@ export async function startPanelServer(opts: PanelServerOptions): Promise<PanelS
     });
   });
   boundPort = (server.address() as AddressInfo).port;
+  auth = newPanelAuth(boundPort, opts.token);
   const shownHost = host.includes(':') ? `[${host}]` : host;
+  const url = `http://${shownHost}:${boundPort}/`;
   return {
-    url: `http://${shownHost}:${boundPort}/`,
+    url,
+    signInUrl: signInUrl(url, auth.token),
+    token: auth.token,
     port: boundPort,
     host,
     close: () =>
@@ -109,6 +129,23 @@ export async function startPanelServer(opts: PanelServerOptions): Promise<PanelS
         server.closeAllConnections();
       }),
   };
+}
+
+/** The right token sets the session cookie and sends the browser on to the same page without the token (out of
+ *  the address bar and the history); a wrong one gets 401 and no cookie. */
+function signIn(res: ServerResponse, auth: PanelAuth, token: string, url: string): void {
+  if (!secretMatches(token, auth.token)) {
+    const text = `This link's token is not the running panel's (it changes each time \`sockpit panel\` starts): ${SIGNED_OUT_MESSAGE.replace(/^signed out of the panel: /, '')}.\n`;
+    res.writeHead(401, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', [SIGNED_OUT_HEADER]: '1' });
+    res.end(text);
+    return;
+  }
+  res.writeHead(303, { location: withoutToken(url), 'set-cookie': sessionCookie(auth), 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' });
+  res.end();
+}
+
+function sendSignedOut(res: ServerResponse): void {
+  sendJson(res, 401, { error: { code: 'signed_out', message: SIGNED_OUT_MESSAGE } }, { [SIGNED_OUT_HEADER]: '1' });
 }
 
 /** GET of the event stream: an EventSource can't set headers, and the stream only reads. */

@@ -8,7 +8,8 @@
         "src/mount.cc",
         "src/spawn.cc",
         "src/pidfd.cc",
-        "src/fdpass.cc"
+        "src/fdpass.cc",
+        "src/self.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

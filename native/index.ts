@@ -49,9 +49,16 @@ export function spawn(options: SpawnOptions): { pid: number; pidfd: number } {
   return binding.spawn(options);
 }
 
-/** Calls back once, when the process behind pidfd exits (it is reaped then). Keeps the event loop alive meanwhile. */
-export function watchExit(pidfd: number, callback: (status: ExitStatus, error?: NativeError) => void): void {
-  binding.watchExit(pidfd, callback);
+/**
+ * Calls back once, when the process behind pidfd exits (a child is reaped then; a process that is not our child
+ * calls back with an ECHILD error). Keeps the event loop alive meanwhile unless keepAlive is false.
+ */
+export function watchExit(
+  pidfd: number,
+  callback: (status: ExitStatus, error?: NativeError) => void,
+  options: { keepAlive?: boolean } = {},
+): void {
+  binding.watchExit(pidfd, callback, options);
 }
 
 /** Waits for the exit of the process behind pidfd. */
@@ -99,4 +106,21 @@ export function recvFds(sockfd: number, maxBytes: number, maxFds: number): { dat
 /** getsockopt(SO_PEERCRED) of a connected unix socket: the pid, uid and gid of the peer when it connected. */
 export function peerCredentials(fd: number): PeerCredentials {
   return binding.peerCredentials(fd);
+}
+
+/** Replaces this process by file (same pid); the standard streams stay open. Returns only by throwing. */
+export function execve(file: string, argv: string[], env: NodeJS.ProcessEnv): never {
+  const pairs = Object.entries(env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]));
+  return binding.execve(file, argv, pairs);
+}
+
+/** prctl(PR_SET_PDEATHSIG, signal); returns getppid() read after it is armed. */
+export function setParentDeathSignal(signal: NodeJS.Signals): number {
+  const number = os.constants.signals[signal];
+  return binding.setParentDeathSignal(number);
+}
+
+/** flock(fd, LOCK_EX | LOCK_NB): true if this process holds the lock now, false if another process holds it. */
+export function lockFile(fd: number): boolean {
+  return binding.lockFile(fd);
 }

@@ -70,7 +70,11 @@ export interface NativeBinding {
   mountTmpfs(target: string, options: string): void;
   spawn(options: RawSpawnOptions): { pid: number; pidfd: number };
   /** error is set only when waitid failed (then code and signal are null) */
-  watchExit(pidfd: number, callback: (status: RawExitStatus, error?: NativeErrorShape) => void): void;
+  watchExit(
+    pidfd: number,
+    callback: (status: RawExitStatus, error?: NativeErrorShape) => void,
+    options?: { keepAlive?: boolean },
+  ): void;
   pidfdKill(pidfd: number, signal: number): boolean;
   pidfdOpen(pid: number): number;
   setChildSubreaper(): void;
@@ -79,4 +83,7 @@ export interface NativeBinding {
   sendFds(sockfd: number, data: Buffer, fds: number[]): number;
   recvFds(sockfd: number, maxBytes: number, maxFds: number): { data: Buffer; fds: number[] };
   peerCredentials(fd: number): RawPeerCredentials;
+  execve(file: string, argv: string[], env: string[]): never;
+  setParentDeathSignal(signal: number): number;
+  lockFile(fd: number): boolean;
 }

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // `npm start`: starts sockpitd (as root, when it is not already running on the socket), deploys the sample
 // functions in examples/, then opens the panel: the Electron window where an Electron binary and a display
-// exist, otherwise the same panel in web mode on 127.0.0.1 (its URL is printed). Ctrl-C stops what it started.
+// exist, otherwise the same panel in web mode on 127.0.0.1 (its sign-in URL, with the per-start token, is printed
+// and kept for this user like `sockpit panel` does; when a panel of this user already runs on the port, its URL is
+// printed instead). Ctrl-C stops what it started.
 //
 // `npm start -- --socket S --state-dir D ...`: the flags go to `sockpit daemon`; `--port N` to the web panel.
 
@@ -9,7 +11,8 @@ const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const { SockpitClient, socketFromEnv } = require('../dist/service/src/client');
-const { startPanelServer } = require('../dist/main/panel-server');
+const { launchPanel } = require('../dist/main/panel-launch');
+const { findPanelUrl, panelFileDir } = require('../dist/main/panel-token-file');
 
 const root = path.resolve(__dirname, '..');
 const args = process.argv.slice(2);
@@ -45,7 +48,11 @@ async function main() {
       console.error('sockpitd is not running and needs root: run `sudo npm start` (or start `sockpit daemon` as root)');
       process.exit(1);
     }
-    const daemon = spawn(process.execPath, [path.join(root, 'bin/sockpit.js'), '--socket', socket, 'daemon', ...daemonArgs], { stdio: 'inherit' });
+    // owned by this script (SOCKPIT_OWNER_PID, see service/src/daemon/parent.ts): if it is killed, the daemon stops too
+    const daemon = spawn(process.execPath, [path.join(root, 'bin/sockpit.js'), '--socket', socket, 'daemon', ...daemonArgs], {
+      stdio: 'inherit',
+      env: { ...process.env, SOCKPIT_OWNER_PID: String(process.pid) },
+    });
     const exited = new Promise((resolve) => daemon.on('exit', resolve));
     stops.push(async () => {
       daemon.kill('SIGTERM');
@@ -72,10 +79,17 @@ async function main() {
     app.on('exit', () => shutdown());
     console.log('\nthe sockpit window is open; closing it stops what this command started');
   } else {
-    const panel = await startPanelServer({ socket, port, staticDir: path.join(root, 'dist/renderer') });
-    stops.unshift(() => panel.close());
     const why = electron ? 'no display' : 'no Electron binary here';
-    console.log(`\nsockpit panel (web mode: ${why}): ${panel.url}`);
+    try {
+      const panel = await launchPanel({ socket, port, staticDir: path.join(root, 'dist/renderer') });
+      stops.unshift(() => panel.stop());
+      console.log(`\nsockpit panel (web mode: ${why}): ${panel.server.signInUrl}`);
+      console.log('  (the token is new at each start; `node bin/sockpit.js panel --show-url` prints this URL again)');
+    } catch (err) {
+      const running = err.code === 'EADDRINUSE' ? findPanelUrl(panelFileDir(), port) : null;
+      if (!running || !running.url) throw err.code === 'EADDRINUSE' ? new Error(`port ${port} is in use: pick another with --port`) : err;
+      console.log(`\nsockpit panel (web mode: ${why}) already runs on port ${port}: ${running.url}`);
+    }
   }
   console.log(`CLI: node bin/sockpit.js --socket ${socket} run hello '{"name": "you"}'   (Ctrl-C stops)\n`);
 

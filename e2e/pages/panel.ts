@@ -28,6 +28,16 @@ export class PanelPage {
     return this.page.getByRole('alert').filter({ hasText: /Can't reach sockpitd/ });
   }
 
+  /** What the page shows instead of the views while this browser has not signed in with the panel's token. */
+  get signedOutNotice(): Locator {
+    return this.page.getByRole('alert').filter({ has: this.page.getByRole('heading', { name: 'Signed out of this panel' }) });
+  }
+
+  /** The status line shown while the panel reaches sockpitd. */
+  get connectedBanner(): Locator {
+    return this.page.getByRole('status').filter({ hasText: 'Connected to sockpitd' });
+  }
+
   /** A full-page screenshot saved as the test's artifact (test-results/…/<name>.png) and, when given, also at `copyTo`. */
   async screenshot(outputPath: string, copyTo?: string): Promise<void> {
     await this.page.screenshot({ path: outputPath, fullPage: true, animations: 'disabled' });

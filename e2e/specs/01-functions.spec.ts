@@ -8,7 +8,7 @@ import { writeFunction } from '../env';
 
 test('deploy and invoke through the UI: the result and the tier show', async ({ env, functions, client }) => {
   const dir = writeFunction(env, 'hello', HELLO);
-  await functions.open(env.panelUrl);
+  await functions.open(env.panelSignInUrl);
   await functions.deploy('hello', dir);
   expect((await client.listFunctions()).map((f) => f.name)).toContain('hello');
 
@@ -28,7 +28,7 @@ test('deploy and invoke through the UI: the result and the tier show', async ({ 
 test('invalid JSON in the event gets the service\'s answer, not a crash', async ({ env, functions, client }) => {
   const dir = writeFunction(env, 'hello', HELLO);
   if (!(await client.listFunctions()).some((f) => f.name === 'hello')) await client.deploy('hello', dir);
-  await functions.open(env.panelUrl);
+  await functions.open(env.panelSignInUrl);
   await functions.select('hello');
   await functions.event.fill('{"name": ');
   await functions.invokeButton.click();
@@ -38,7 +38,7 @@ test('invalid JSON in the event gets the service\'s answer, not a crash', async 
 test('a zip of a function folder deploys from the browser, and the list shows who owns it', async ({ env, functions, client }) => {
   const zip = path.join(env.dir, 'zipped.zip');
   fs.writeFileSync(zip, zipSync({ 'zipped/f.py': strToU8('def f(event):\n    return "from a zip"\n') }));
-  await functions.open(env.panelUrl);
+  await functions.open(env.panelSignInUrl);
   await functions.deployZip('zipped', zip);
   expect((await client.getFunction('zipped')).owner).toBe(0);
   await expect(functions.table.getByRole('row', { name: /zipped/ })).toContainText('root');

@@ -7,7 +7,7 @@ import { TREE_PACKAGE, writeFunction } from '../env';
 const PKG = `${TREE_PACKAGE.name}==${TREE_PACKAGE.version}`;
 
 test('a call that needs a new Zygote grows the tree by a node with its package', async ({ env, functions, zygotes, client }) => {
-  await functions.open(env.panelUrl);
+  await functions.open(env.panelSignInUrl);
   await zygotes.showLoaded();
   const before = await zygotes.nodes.count();
   await expect(zygotes.node(PKG)).toHaveCount(0);

@@ -6,7 +6,7 @@ import { writeFunction } from '../env';
 
 test('the timings chart gets points as calls run', async ({ env, timings, client }) => {
   await ensureHello(client, writeFunction(env, 'hello', HELLO));
-  await timings.open(env.panelUrl);
+  await timings.open(env.panelSignInUrl);
   await timings.show('Timings');
   // calls of the earlier specs may be plotted already; start from whatever is there
   await client.run('hello', { name: 'timings-0' });

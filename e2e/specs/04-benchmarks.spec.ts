@@ -6,7 +6,7 @@ import { expect, test } from '../fixtures';
 
 test('a sandbox benchmark started from its button finishes and shows its chart', async ({ env, benchmarks, client }) => {
   test.setTimeout(600_000);
-  await benchmarks.open(env.panelUrl);
+  await benchmarks.open(env.panelSignInUrl);
   await benchmarks.run('sandbox', 3);
   const end = await benchmarks.waitForEnd('sandbox', 540_000);
   expect(end).toMatch(/finished/);

@@ -11,7 +11,7 @@ const VIEWS: ViewName[] = ['Functions', 'Zygotes', 'Timings', 'Benchmarks'];
 
 test('a screenshot of every view with data in it', async ({ env, functions, client }) => {
   await ensureHello(client, writeFunction(env, 'hello', HELLO));
-  await functions.open(env.panelUrl);
+  await functions.open(env.panelSignInUrl);
   // a fresh result on the Functions view
   await functions.invoke('hello', '{"name": "screenshot"}');
   for (const view of VIEWS) {

@@ -6,7 +6,7 @@ import { logs, startDaemon, stopDaemon, writeEnv, writeFunction } from '../env';
 
 test('the banner shows while sockpitd is down and goes once it is back; functions are still listed', async ({ env, functions, client }) => {
   await ensureHello(client, writeFunction(env, 'hello', HELLO));
-  await functions.open(env.panelUrl);
+  await functions.open(env.panelSignInUrl);
   await expect(functions.disconnectBanner).toBeHidden();
 
   await stopDaemon(env);

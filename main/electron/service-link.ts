@@ -90,7 +90,7 @@ export class ServiceLink {
   }
 
   private setState(next: ConnectionState): void {
-    const same = next.state === this.current.state && (next.state === 'connected' || (this.current.state === 'disconnected' && next.reason === this.current.reason));
+    const same = next.state === this.current.state && (next.state === 'connected' || (this.current.state !== 'connected' && next.reason === this.current.reason));
     this.current = next;
     if (!same) {
       this.opts.log?.(next.state === 'connected' ? 'sockpitd: connected' : `sockpitd: disconnected (${next.reason})`);

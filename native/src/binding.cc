@@ -4,6 +4,7 @@
 #include "fdpass.h"
 #include "mount.h"
 #include "pidfd.h"
+#include "self.h"
 #include "spawn.h"
 
 namespace sockpit {
@@ -21,6 +22,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("pipe", Napi::Function::New(env, Pipe, "pipe"));
   exports.Set("sendFds", Napi::Function::New(env, SendFds, "sendFds"));
   exports.Set("recvFds", Napi::Function::New(env, RecvFds, "recvFds"));
+  exports.Set("execve", Napi::Function::New(env, Execve, "execve"));
+  exports.Set("setParentDeathSignal", Napi::Function::New(env, SetParentDeathSignal, "setParentDeathSignal"));
+  exports.Set("lockFile", Napi::Function::New(env, LockFile, "lockFile"));
   exports.Set("peerCredentials", Napi::Function::New(env, PeerCredentials, "peerCredentials"));
   return exports;
 }

@@ -23,7 +23,8 @@
 namespace sockpit {
 namespace {
 
-const char kWatchUsage[] = "watchExit(pidfd: number, callback: (status: {pid, code, signal}, error?: Error) => void)";
+const char kWatchUsage[] =
+    "watchExit(pidfd: number, callback: (status: {pid, code, signal}, error?: Error) => void, options?: {keepAlive?: boolean})";
 const char kKillUsage[] = "pidfdKill(pidfd: number, signal: number)";
 const char kOpenUsage[] = "pidfdOpen(pid: number)";
 const char kSubreaperUsage[] = "setChildSubreaper()";
@@ -115,9 +116,12 @@ void OnReadable(uv_poll_t* handle, int status, int events) {
 
 Napi::Value WatchExit(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  ArgCount(env, kWatchUsage, info, 2, 2);
+  ArgCount(env, kWatchUsage, info, 2, 3);
   int pidfd = ArgFd(env, kWatchUsage, info[0], "pidfd");
   if (!info[1].IsFunction()) ThrowUsage(env, kWatchUsage, "callback must be a function");
+  Napi::Object options = OptObject(env, kWatchUsage, info.Length() > 2 ? info[2] : env.Undefined(), "options");
+  // keepAlive defaults to true: a watch that must not hold the process open (an owner's exit) says so
+  bool keepAlive = options.Get("keepAlive").IsUndefined() || OptBool(env, kWatchUsage, options, "keepAlive");
   long pid = PidOfPidfd(pidfd);
   if (pid == -2) ThrowUsage(env, kWatchUsage, "pidfd " + std::to_string(pidfd) + " is not a pidfd");
 
@@ -140,6 +144,7 @@ Napi::Value WatchExit(const Napi::CallbackInfo& info) {
     uv_close(reinterpret_cast<uv_handle_t*>(&w->poll), OnClosed);
     ThrowErrno(env, "uv_poll_start", -rc, "");
   }
+  if (!keepAlive) uv_unref(reinterpret_cast<uv_handle_t*>(&w->poll));
   w->callback = Napi::Persistent(info[1].As<Napi::Function>());
   w->context = new Napi::AsyncContext(env, "sockpit.watchExit");
   napi_add_async_cleanup_hook(env, OnEnvCleanup, w, &w->hook);

@@ -3,7 +3,8 @@
 
 import { useEffect, useState } from 'react';
 import { ConnectionBanner } from './components/ConnectionBanner';
-import { stores, wire } from './stores';
+import { SignedOut } from './components/SignedOut';
+import { stores, useConnection, wire } from './stores';
 import { BenchmarksView } from './views/BenchmarksView';
 import { FunctionsView } from './views/FunctionsView';
 import { TimingsView } from './views/TimingsView';
@@ -28,6 +29,7 @@ export function navigate(view: ViewId): void {
 
 export function App() {
   const [view, setView] = useState<ViewId>(() => viewFromHash(window.location.hash));
+  const signedOut = useConnection((s) => s.connection.state === 'signed-out');
 
   useEffect(() => wire(stores()), []);
   useEffect(() => {
@@ -57,10 +59,11 @@ export function App() {
       </header>
       <ConnectionBanner />
       <main className="content">
-        {view === 'functions' && <FunctionsView />}
-        {view === 'zygotes' && <ZygotesView />}
-        {view === 'timings' && <TimingsView />}
-        {view === 'benchmarks' && <BenchmarksView />}
+        {signedOut && <SignedOut />}
+        {!signedOut && view === 'functions' && <FunctionsView />}
+        {!signedOut && view === 'zygotes' && <ZygotesView />}
+        {!signedOut && view === 'timings' && <TimingsView />}
+        {!signedOut && view === 'benchmarks' && <BenchmarksView />}
       </main>
     </div>
   );

@@ -47,6 +47,7 @@ export class SockpitError extends Error {
 
 /** The errno name carried by a Node system error or a native addon error, if any. */
 export function errnoOf(err: unknown): string | undefined {
+  if (err instanceof SockpitError) return err.errno;
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' && /^E[A-Z0-9]+$/.test(code) ? code : undefined;
 }

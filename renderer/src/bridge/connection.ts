@@ -24,6 +24,11 @@ export class ConnectionTracker {
     this.set({ state: 'disconnected', reason });
   }
 
+  /** the panel server refused this browser: it has no valid sign-in cookie */
+  signedOut(reason: string): void {
+    this.set({ state: 'signed-out', reason });
+  }
+
   /** calls back at once with the current state, then on every change; returns the unsubscribe function */
   subscribe(listener: (state: ConnectionState) => void): () => void {
     this.listeners.add(listener);
@@ -39,10 +44,14 @@ export class ConnectionTracker {
 
   private set(next: ConnectionState): void {
     const prev = this.current;
-    if (prev.state === next.state && (next.state === 'connected' || (prev.state === 'disconnected' && prev.reason === next.reason))) return;
+    if (sameConnection(prev, next)) return;
     this.current = next;
     for (const l of [...this.listeners]) l(next);
   }
+}
+
+export function sameConnection(a: ConnectionState, b: ConnectionState): boolean {
+  return a.state === b.state && (a.state === 'connected' || (b.state !== 'connected' && a.reason === b.reason));
 }
 
 /** The banner's sentence for a disconnected state: "Can't reach sockpitd at /run/... — retrying". */

@@ -36,16 +36,18 @@ class FakeEventSource implements EventSourceLike {
   }
 }
 
+const SIGNED_OUT = { error: { code: 'signed_out', message: 'signed out of the panel: open the URL `sockpit panel` printed, or run `sockpit panel --show-url`' } };
 const UNREACHABLE = { error: { code: 'unavailable', message: "can't reach sockpitd at /run/s.sock (no socket there: is it running?)" } };
 
 function harness() {
   FakeEventSource.all = [];
   const calls: Array<{ url: string; init?: RequestInit }> = [];
-  let mode: 'up' | 'daemon-down' | 'panel-down' = 'up';
+  let mode: 'up' | 'daemon-down' | 'panel-down' | 'signed-out' = 'up';
   const timers: Array<{ fn: () => void; ms: number }> = [];
   const fetchImpl = (async (url: string, init?: RequestInit) => {
     calls.push({ url, init });
     if (mode === 'panel-down') throw new TypeError('Failed to fetch');
+    if (mode === 'signed-out') return new Response(JSON.stringify(SIGNED_OUT), { status: 401, headers: { 'x-sockpit-signed-out': '1' } });
     if (mode === 'daemon-down') return new Response(JSON.stringify(UNREACHABLE), { status: 503, headers: { 'x-sockpit-unreachable': '1' } });
     if (url.endsWith('/v1/functions')) return new Response(JSON.stringify({ functions: [{ name: 'hello' }] }), { status: 200 });
     if (url.includes('/v1/functions/nope')) return new Response(JSON.stringify({ error: { code: 'not_found', message: 'no function named "nope"' } }), { status: 404 });
@@ -106,6 +108,23 @@ describe('HTTP bridge', () => {
     // only changes are reported
     await h.bridge.status();
     expect(h.states.filter((s) => s.state === 'connected')).toHaveLength(2);
+  });
+
+  it('reports signed-out on the panel server\'s 401, and connected once the browser has signed in', async () => {
+    const h = harness();
+    h.bridge.onConnection((s) => h.states.push(s));
+    h.setMode('signed-out');
+    const err = await h.bridge.listFunctions().catch((e) => e);
+    expect(err).toMatchObject({ code: 'signed_out', status: 401 });
+    expect(h.states.at(-1)).toEqual({ state: 'signed-out', reason: SIGNED_OUT.error.message });
+    // the stream's 401 makes the browser give up on it: a probe tells why, and a new stream starts later
+    FakeEventSource.all[0].fail(2);
+    await tick();
+    expect(h.states.at(-1)?.state).toBe('signed-out');
+    expect(h.timers).toHaveLength(1);
+    h.setMode('up');
+    await h.bridge.status();
+    expect(h.states.at(-1)).toEqual({ state: 'connected' });
   });
 
   it('opens one stream with ?since=0, dispatches typed events, and resumes from the last seq after a new stream', async () => {

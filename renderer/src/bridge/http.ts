@@ -1,8 +1,9 @@
 // The web-mode bridge: fetch to the same-origin /api/... paths that `sockpit panel` proxies to sockpitd's
 // socket, and an EventSource on /api/v1/events that reconnects by itself (Last-Event-ID while the browser
 // retries, ?since=<last seq> when it had to start a new stream). Connection state comes from what both see:
-// the panel server answers 503 with X-Sockpit-Unreachable when the daemon is down, and fetch itself fails
-// when the panel server is gone.
+// the panel server answers 503 with X-Sockpit-Unreachable when the daemon is down, 401 with X-Sockpit-Signed-Out
+// when this browser has not signed in with the panel's token (or the panel restarted with a new one), and fetch
+// itself fails when the panel server is gone.
 
 import { parseServerTiming } from '../../../service/src/api/server-timing';
 import { ConnectionTracker, retryDelayMs } from './connection';
@@ -24,6 +25,8 @@ import {
 
 /** The panel server's marker on its own 503 (the daemon's socket did not answer). */
 export const UNREACHABLE_HEADER = 'x-sockpit-unreachable';
+/** The panel server's marker on its 401: this browser has no valid sign-in cookie. */
+export const SIGNED_OUT_HEADER = 'x-sockpit-signed-out';
 /** Sent with every request: a cross-site page can't add it without a CORS preflight the panel never grants. */
 export const PANEL_HEADER = 'x-sockpit-panel';
 
@@ -76,6 +79,11 @@ export function createHttpBridge(options: HttpBridgeOptions = {}): SockpitBridge
       connection.failed(error.message);
       throw error;
     }
+    if (res.status === 401 && res.headers.get(SIGNED_OUT_HEADER)) {
+      const error = fromHttp(res.status, await res.text());
+      connection.signedOut(error.message);
+      throw error;
+    }
     connection.ok();
     return res;
   }
@@ -113,7 +121,8 @@ export function createHttpBridge(options: HttpBridgeOptions = {}): SockpitBridge
     };
     es.onerror = () => {
       if (es.readyState === CLOSED) {
-        // the browser gave up on this stream (a 503 from the panel server, a wrong answer): start another later
+        // the browser gave up on this stream (a 503 or 401 from the panel server, a wrong answer): start another
+        // later (signed out, it recovers by itself once this browser signs in, in another tab)
         es.close();
         if (source === es) source = null;
         scheduleReopen();

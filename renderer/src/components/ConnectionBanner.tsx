@@ -15,6 +15,8 @@ export function ConnectionBanner() {
   const connection = useConnection((s) => s.connection);
   const status = useConnection((s) => s.status);
 
+  // the page shows how to sign in instead of the views (SignedOut)
+  if (connection.state === 'signed-out') return null;
   if (connection.state === 'disconnected') {
     if (connection.reason === CONNECTING) {
       return (

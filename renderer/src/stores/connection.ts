@@ -1,7 +1,7 @@
 // Connection to sockpitd: the bridge's reachability and the daemon's status line.
 
 import { createStore } from 'zustand/vanilla';
-import { CONNECTING } from '../bridge/connection';
+import { CONNECTING, sameConnection } from '../bridge/connection';
 import { errorMessage } from '../bridge/errors';
 import type { ConnectionState, SockpitBridge, StatusBody } from '../bridge/types';
 
@@ -23,8 +23,7 @@ export function createConnectionStore(bridge: Pick<SockpitBridge, 'status'>, now
     statusError: null,
     setConnection(state) {
       const prev = get().connection;
-      const same = prev.state === state.state && (state.state === 'connected' || (prev.state === 'disconnected' && prev.reason === state.reason));
-      if (same) return;
+      if (sameConnection(prev, state)) return;
       set({ connection: state, since: prev.state === state.state ? get().since : now() });
     },
     async refreshStatus() {

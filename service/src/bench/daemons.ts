@@ -2,6 +2,7 @@
 // socket, state directory and config under the benchmark's temp dir), mode rotation, and targets.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { envOwnedBy } from '../daemon/parent';
 import fs from 'node:fs';
 import path from 'node:path';
 import { SockpitClient } from '../client';
@@ -46,8 +47,9 @@ export function startDaemon(tmp: string, key: string, config: object): DaemonChi
   const configFile = path.join(tmp, `${key}.yaml`);
   const stateDir = path.join(tmp, `${key}-state`);
   fs.writeFileSync(configFile, JSON.stringify(config));
-  // without our mount-namespace mark, so the daemon makes its own private namespace as it always does
-  const env = { ...process.env };
+  // without our mount-namespace mark, so the daemon makes its own private namespace as it always does; owned by
+  // this suite, so a SIGKILL of the suite (which runs no clean-up) still ends the daemon
+  const env = envOwnedBy(process.pid);
   delete env.SOCKPIT_PRIVATE_MOUNTNS;
   const child: ChildProcess = spawn(
     process.execPath,

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LineSplitter, parseProgressLine, progressWriter } from './progress';
+import { Aborted, LineSplitter, parseProgressLine, progressWriter, watchInterrupts } from './progress';
 
 test('progressWriter writes JSON lines that parseProgressLine reads back', () => {
   const lines: string[] = [];
@@ -43,4 +43,19 @@ test('LineSplitter joins chunks, splits lines, keeps the unfinished rest', () =>
   assert.deepEqual(s.end(), []);
   const small = new LineSplitter(4);
   assert.deepEqual(small.push('abcdefgh'), ['abcd']);
+});
+
+test('check() sees a SIGTERM that arrives while the benchmark awaits only promises that settle at once', async () => {
+  const interrupts = watchInterrupts(() => {});
+  try {
+    process.kill(process.pid, 'SIGTERM');
+    await assert.rejects(async () => {
+      for (let i = 0; i < 100_000; i++) {
+        await Promise.resolve(); // like a sandbox made and destroyed with synchronous cgroup and mount calls
+        await interrupts.check();
+      }
+    }, Aborted);
+  } finally {
+    interrupts.dispose();
+  }
 });

@@ -70,9 +70,9 @@ export class Aborted extends Error {}
 
 /**
  * Ctrl-C and SIGTERM during a benchmark: it stops after the current step and cleans up, instead of leaving
- * daemons, mounts and cgroups behind. check() throws Aborted once a signal came; dispose() stops listening.
+ * daemons, mounts and cgroups behind. check() rejects with Aborted once a signal came; dispose() stops listening.
  */
-export function watchInterrupts(onProgress: ProgressFn): { check(): void; dispose(): void } {
+export function watchInterrupts(onProgress: ProgressFn): { check(): Promise<void>; dispose(): void } {
   let aborted: string | null = null;
   const onSignal = (signal: NodeJS.Signals) => {
     aborted = signal;
@@ -81,7 +81,10 @@ export function watchInterrupts(onProgress: ProgressFn): { check(): void; dispos
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   return {
-    check: () => {
+    // A loop of awaits that settle at once (sync file and cgroup work) never lets the event loop run, and a
+    // signal's handler runs only from there: check() yields to it first.
+    check: async () => {
+      await new Promise((resolve) => setImmediate(resolve));
       if (aborted) throw new Aborted(`interrupted by ${aborted}`);
     },
     dispose: () => {

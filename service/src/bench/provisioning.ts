@@ -168,7 +168,7 @@ export async function measureProvisioningBench(opts: { iterations?: number }, on
     notes.push(...ensurePip());
     const wheelDir = path.join(tmp, 'wheels');
     const wheelhouse = await buildDebianWheelhouse(wheelDir, [...LIBRARIES], { log: (line) => onProgress(line) });
-    check();
+    await check();
 
     const fns: BenchFunction[] = [
       { key: 'noimport', label: 'no imports', module: null, requirement: null, dir: '' },
@@ -193,7 +193,7 @@ export async function measureProvisioningBench(opts: { iterations?: number }, on
     for (const [key, config] of configs) daemons.push(startDaemon(tmp, key, config));
     await Promise.all(daemons.map((d) => d.ready));
     const [coldD, zygD, warmD, zmemD] = daemons;
-    check();
+    await check();
     onProgress('deploying the functions (each daemon installs the packages into its own cache)', 0.14);
     const closures = new Map<string, string[]>();
     await Promise.all(
@@ -204,7 +204,7 @@ export async function measureProvisioningBench(opts: { iterations?: number }, on
         }
       }),
     );
-    check();
+    await check();
 
     const call = async (d: DaemonChild, f: BenchFunction, i: number): Promise<Sample> => {
       const a = now();
@@ -222,7 +222,7 @@ export async function measureProvisioningBench(opts: { iterations?: number }, on
       grown.set(f.key, await call(zygD, f, -1)); // grows the tree (or forks from the base)
       await call(zygD, f, -2); // the first hit
       await call(warmD, f, -1);
-      check();
+      await check();
     }
     for (const f of fns) {
       const g = grown.get(f.key)!;
@@ -258,7 +258,7 @@ export async function measureProvisioningBench(opts: { iterations?: number }, on
           } else bucket.kept.push(s);
           done += COST[m.mode];
         }
-        check();
+        await check();
       }
       onProgress(`  round ${i + 1}/${rounds}`, 0.35 + (0.45 * done) / totalCost);
     }
@@ -300,9 +300,9 @@ export async function measureProvisioningBench(opts: { iterations?: number }, on
     const memory: MemoryRow[] = [];
     for (const [k, f] of fns.entries()) {
       const zygote = await measureMemory(zmemD, f, 'zygote', counts.memory, tmp, notes);
-      check();
+      await check();
       const cold = await measureMemory(warmD, f, 'cold', counts.memory, tmp, notes);
-      check();
+      await check();
       memory.push({ key: f.key, zygote, cold });
       onProgress(`  memory ${f.key}`, 0.8 + (0.15 * (k + 1)) / fns.length);
     }

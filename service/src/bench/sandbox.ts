@@ -12,7 +12,7 @@ import path from 'node:path';
 import * as native from '../../../native';
 import { CgroupPool, createDriver, layoutForSandboxes, readLayout, type CgroupDriver } from '../cgroups';
 import { cgroupTag } from '../daemon/daemon';
-import { inPrivateMountNamespace, reexecInPrivateMountNamespace } from '../daemon/mountns';
+import { execInPrivateMountNamespace, inPrivateMountNamespace } from '../daemon/mountns';
 import { RUNTIME_DIR, VERSION } from '../paths';
 import { SandboxFactory, type SandboxSpec } from '../sandbox/sandbox';
 import { assembleBase, removeBase, removeTree } from '../sandbox/rootfs';
@@ -93,10 +93,7 @@ export async function runSandboxBench(opts: SandboxBenchOptions): Promise<BenchR
   if (process.getuid?.() !== 0) {
     throw new Error('sockpit bench sandbox must run as root (it makes mounts and cgroups, like sockpitd)');
   }
-  if (!inPrivateMountNamespace()) {
-    reexecInPrivateMountNamespace();
-    return null;
-  }
+  if (!inPrivateMountNamespace()) execInPrivateMountNamespace();
   const report = await measureSandboxBench(opts, progressWriter(Boolean(opts.progressJson), (line) => process.stderr.write(line)));
   console.log(opts.json ? JSON.stringify(report, null, 2) : formatReport(report));
   return report;
@@ -146,7 +143,7 @@ export async function measureSandboxBench(opts: { iterations?: number }, onProgr
     }
     await Promise.all(daemons.map((d) => d.ready));
     for (const d of daemons) await d.client.deploy('echo', codeDir);
-    check();
+    await check();
 
     // --- crun's bundle and helper namespace: before our own mounts exist (the helper copies the mount table)
     const crun = new CrunRunner(path.join(tmp, 'crun'));
@@ -163,7 +160,7 @@ export async function measureSandboxBench(opts: { iterations?: number }, onProgr
         peer.notes.push(`set-up failed: ${(err as Error).message}: unavailable`);
       }
     }
-    check();
+    await check();
 
     // --- sockpit: one driver, two pools (the mkdir/rmdir one first: a pool's start() removes stale cgroups)
     const driver = createDriver(layoutForSandboxes(readLayout()), cgroupTag(stateDir));
@@ -211,7 +208,7 @@ export async function measureSandboxBench(opts: { iterations?: number }, onProgr
         s.destroy.push(r.destroy);
         s.total.push(r.total);
       }
-      if (i % 50 === 0) check();
+      if (i % 50 === 0) await check();
     }
     // throughput: bursts of sequential create→destroy, alternating the modes
     onProgress('  create+destroy throughput bursts', 0.3);
@@ -225,7 +222,7 @@ export async function measureSandboxBench(opts: { iterations?: number }, onProgr
         t.ms += now() - a;
         t.count += burst;
       }
-      check();
+      await check();
     }
     const modes: CreateDestroyMode[] = cdModes.map((m) => {
       const s = cdSamples.get(m.key)!;
@@ -257,7 +254,7 @@ export async function measureSandboxBench(opts: { iterations?: number }, onProgr
         await p.release(p.acquire(cgLimits));
         if (i >= 0) cgSamples[key].push(now() - a);
       }
-      if (i % 50 === 0) check();
+      if (i % 50 === 0) await check();
     }
     const cgroupOnly = { pool: summarize(cgSamples.pool), nopool: summarize(cgSamples.nopool), speedup: 0 };
     cgroupOnly.speedup = ratio(cgroupOnly.nopool.p50, cgroupOnly.pool.p50);
@@ -366,7 +363,7 @@ export async function measureSandboxBench(opts: { iterations?: number }, onProgr
     ];
     for (let i = -WARMUP; i < counts.python; i++) {
       for (const mode of rotate(loop, i)) await mode.run(i);
-      check();
+      await check();
       if (i >= 0 && ((i + 1) % 10 === 0 || i + 1 === counts.python)) onProgress(`  ${i + 1}/${counts.python}`, 0.4 + (0.55 * (i + 1)) / counts.python);
     }
 

@@ -1,7 +1,7 @@
 // The cgroup pool (DESIGN "The cgroup pool"): pre-created cgroups handed out and taken back instead of a
 // mkdir/rmdir per sandbox. PoolBook is the pure bookkeeping; CgroupPool does the I/O through a CgroupDriver.
 
-import { SockpitError, wrap } from '../errors';
+import { errnoOf, SockpitError, wrap } from '../errors';
 import type { Cgroup, CgroupDriver, Limits } from './driver';
 
 export interface PoolStats {
@@ -179,22 +179,27 @@ export class CgroupPool {
     if (this.state !== 'running') {
       throw new SockpitError('unavailable', `cgroup pool is ${this.state === 'new' ? 'not started' : 'stopped'}`);
     }
-    let cg = this.book.take();
-    if (cg === undefined) {
-      if (!this.book.canGrow()) {
-        throw new SockpitError('overloaded', `cgroup pool exhausted: all ${this.book.max} cgroups are in use`);
+    for (;;) {
+      let cg = this.book.take();
+      if (cg === undefined) {
+        if (!this.book.canGrow()) {
+          throw new SockpitError('overloaded', `cgroup pool exhausted: all ${this.book.max} cgroups are in use`);
+        }
+        cg = this.newCgroup();
+        this.book.addInUse(cg);
       }
-      cg = this.newCgroup();
-      this.book.addInUse(cg);
+      try {
+        this.setLimits(cg, limits);
+        return cg;
+      } catch (err) {
+        // removed under us (by hand, or by a daemon that ignored our lock): not an error of this call's
+        const vanished = errnoOf(err) === 'ENOENT';
+        if (this.pooled && !vanished) this.book.untake(cg);
+        else this.dropQuietly(cg);
+        if (!vanished) throw err;
+        console.error(`sockpitd: cgroup ${cg.name} vanished from the pool; it is replaced`);
+      }
     }
-    try {
-      this.setLimits(cg, limits);
-    } catch (err) {
-      if (this.pooled) this.book.untake(cg);
-      else this.dropQuietly(cg);
-      throw err;
-    }
-    return cg;
   }
 
   /** Sets the limits of a cgroup in use (one of a sandbox made before its function was known): only those

@@ -7,7 +7,8 @@ import { ApiError, RunResult, SockpitClient, socketFromEnv } from '../client';
 import { loadConfig } from '../config';
 import { Daemon, VERSION } from '../daemon/daemon';
 import { SockpitError } from '../errors';
-import { inPrivateMountNamespace, reexecInPrivateMountNamespace } from '../daemon/mountns';
+import { execInPrivateMountNamespace, inPrivateMountNamespace } from '../daemon/mountns';
+import { ignoreClosedOutput, stopWithOwner } from '../daemon/parent';
 import { addTelemetryCommands } from './telemetry-commands';
 import { addPanelCommand } from './panel-command';
 import { formatTree } from './tree';
@@ -59,7 +60,32 @@ program
   .option('--find-links <dir>', 'an offline wheelhouse to install packages from (no index is used then)')
   .option('--no-zygotes', 'turn Zygotes off: every cold start is a fresh interpreter')
   .action(async (opts, cmd: Command) => {
-    if (!inPrivateMountNamespace()) return reexecInPrivateMountNamespace();
+    if (!inPrivateMountNamespace()) execInPrivateMountNamespace();
+    ignoreClosedOutput();
+    // one bad request or a bug in one path must not take every function down with it
+    process.on('uncaughtException', (err) => console.error(`sockpitd: uncaught: ${err.stack}`));
+    process.on('unhandledRejection', (err) => console.error(`sockpitd: unhandled rejection: ${(err as Error)?.stack ?? err}`));
+    let daemon: Daemon | null = null;
+    let stopping = false;
+    const finish = (running: Daemon) =>
+      running.stop().then(
+        () => process.exit(0),
+        (err) => {
+          console.error(`sockpitd: stop failed: ${(err as Error).stack}`);
+          process.exit(1);
+        },
+      );
+    const stop = (why: string) => {
+      if (stopping) return;
+      stopping = true;
+      console.log(`sockpitd: ${why}, stopping`);
+      // while still starting, the stop runs once the start is done (or failed), so nothing is left half-made
+      if (daemon !== null) finish(daemon);
+    };
+    // a supervisor may repeat SIGTERM while the stop runs: that changes nothing; a second Ctrl-C gives up on it
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => (stopping ? process.exit(130) : stop('SIGINT')));
+    stopWithOwner(stop);
     const globals = cmd.optsWithGlobals();
     try {
       const config = loadConfig(opts.config, {
@@ -72,26 +98,10 @@ program
         findLinks: opts.findLinks && path.resolve(opts.findLinks),
         noZygotes: opts.zygotes === false,
       });
-      const daemon = await Daemon.start(config);
+      daemon = await Daemon.start(config);
+      if (stopping) return void finish(daemon);
       const status = daemon.status();
       console.log(`sockpitd ${VERSION} (pid ${process.pid}) listening on ${config.socket}; cgroups ${status.cgroupMode}, pool ${status.pool.size}, state ${config.stateDir}`);
-      let stops = 0;
-      const stop = (signal: string) => {
-        if (++stops > 1) process.exit(130);
-        console.log(`sockpitd: ${signal}, stopping`);
-        daemon.stop().then(
-          () => process.exit(0),
-          (err) => {
-            console.error(`sockpitd: stop failed: ${(err as Error).stack}`);
-            process.exit(1);
-          },
-        );
-      };
-      process.on('SIGTERM', () => stop('SIGTERM'));
-      process.on('SIGINT', () => stop('SIGINT'));
-      // one bad request or a bug in one path must not take every function down with it
-      process.on('uncaughtException', (err) => console.error(`sockpitd: uncaught: ${err.stack}`));
-      process.on('unhandledRejection', (err) => console.error(`sockpitd: unhandled rejection: ${(err as Error)?.stack ?? err}`));
     } catch (err) {
       console.error(`sockpitd: ${err instanceof SockpitError ? err.message : (err as Error).stack}`);
       process.exit(1);

@@ -1,9 +1,12 @@
 // `sockpit panel`: the control panel in a browser, for hosts without a desktop (and the e2e tests). Serves the
 // built renderer and proxies its API calls to sockpitd's socket; it needs no root, only access to the socket.
+// Each start makes a new sign-in token: the printed URL carries it, and `--show-url` prints it again from the
+// token file this user's panel leaves (main/panel-token-file.ts).
 
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { startPanelServer } from '../../../main/panel-server';
+import { launchPanel, type LaunchedPanel } from '../../../main/panel-launch';
+import { findPanelUrl, panelFileDir } from '../../../main/panel-token-file';
 
 export const DEFAULT_PANEL_PORT = 7788;
 
@@ -25,11 +28,22 @@ export function addPanelCommand(program: Command, socketOf: (cmd: Command) => st
     .option('--port <n>', `port to listen on (default ${DEFAULT_PANEL_PORT}; 0 picks a free one)`, port, DEFAULT_PANEL_PORT)
     .option('--socket <path>', "sockpitd's unix socket (default: $SOCKPIT_SOCKET or /run/sockpit/sockpitd.sock)")
     .option('--static-dir <dir>', 'the built renderer to serve (default: dist/renderer)')
-    .action(async (opts: { port: number; socket?: string; staticDir?: string }, cmd: Command) => {
+    .option('--show-url', "print the sign-in URL of this user's running panel (the one on --port, when given) and exit")
+    .action(async (opts: { port: number; socket?: string; staticDir?: string; showUrl?: boolean }, cmd: Command) => {
+      if (opts.showUrl) {
+        const portGiven = cmd.getOptionValueSource('port') !== 'default';
+        const found = findPanelUrl(panelFileDir(), portGiven ? opts.port : undefined);
+        if ('url' in found) console.log(found.url);
+        else {
+          console.error(`sockpit: ${found.error}`);
+          process.exitCode = 1;
+        }
+        return;
+      }
       const socket = opts.socket ?? socketOf(cmd);
-      let server;
+      let panel: LaunchedPanel;
       try {
-        server = await startPanelServer({ socket, port: opts.port, host: '127.0.0.1', staticDir: opts.staticDir ? path.resolve(opts.staticDir) : defaultStaticDir() });
+        panel = await launchPanel({ socket, port: opts.port, host: '127.0.0.1', staticDir: opts.staticDir ? path.resolve(opts.staticDir) : defaultStaticDir() });
       } catch (err) {
         const e = err as NodeJS.ErrnoException;
         console.error(
@@ -38,9 +52,11 @@ export function addPanelCommand(program: Command, socketOf: (cmd: Command) => st
         process.exitCode = 1;
         return;
       }
-      console.log(`sockpit panel: ${server.url} (sockpitd at ${socket}; Ctrl-C stops)`);
+      console.log(`sockpit panel: ${panel.server.signInUrl}`);
+      console.log(`  open that URL to sign in (the token is new at each start; \`sockpit panel --show-url\` prints it again)`);
+      console.log(`  sockpitd at ${socket}; Ctrl-C stops`);
       const stop = () => {
-        void server.close().then(() => process.exit(0));
+        void panel.stop().then(() => process.exit(0));
         // a second signal, or a close that hangs, ends it at once
         setTimeout(() => process.exit(0), 2000).unref();
       };

@@ -28,7 +28,8 @@ import { BenchmarkJobs } from '../bench/jobs';
 import { PeerAudit } from '../api/peers';
 
 import { RUNTIME_DIR, VERSION } from '../paths';
-import { inPrivateMountNamespace } from './mountns';
+import { inPrivateMountNamespace, rootMountIsPrivate } from './mountns';
+import { DaemonLock } from './lock';
 
 export { VERSION };
 
@@ -59,6 +60,8 @@ export class Daemon implements ApiBackend {
   private readonly startedAt = Date.now();
   private api: FastifyInstance | null = null;
   private stopping: Promise<void> | null = null;
+  /** held from before the first change to the state directory until the last step of stop() */
+  private lock: DaemonLock | null = null;
   private readonly stats = new Stats();
   private readonly metrics: Metrics;
   /** POST /v1/benchmarks: one suite at a time as a child process; finished jobs kept in the state dir */
@@ -91,14 +94,27 @@ export class Daemon implements ApiBackend {
 
   static async start(config: Config): Promise<Daemon> {
     if (process.getuid?.() !== 0) throw new SockpitError('unavailable', 'sockpitd must run as root (it makes mounts and cgroups)');
-    if (!inPrivateMountNamespace()) {
+    if (!inPrivateMountNamespace() || !rootMountIsPrivate(fs.readFileSync('/proc/self/mountinfo', 'utf8'))) {
       throw new SockpitError('unavailable', 'sockpitd must run in its own private mount namespace: start it with `sockpit daemon`');
     }
-    await refuseIfServing(config.socket);
-    const paths = pathsOf(config);
     // bind mounts are resolved by the daemon, so sandboxes need no access to the state directory itself
     fs.mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
     fs.chmodSync(config.stateDir, 0o700);
+    fs.mkdirSync(path.dirname(config.socket), { recursive: true, mode: 0o755 });
+    const lock = DaemonLock.acquire(config.stateDir, config.socket);
+    try {
+      await refuseIfServing(config.socket);
+      const daemon = await Daemon.assemble(config);
+      daemon.lock = lock;
+      return daemon;
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+  }
+
+  private static async assemble(config: Config): Promise<Daemon> {
+    const paths = pathsOf(config);
 
     // Whatever a crashed run left: its mounts died with its mount namespace, except under a live process that
     // still holds it; those processes are in our cgroups and the pool's start kills them.
@@ -279,6 +295,7 @@ export class Daemon implements ApiBackend {
         ['remove scratch', () => removeTree(this.paths.sandboxesDir)],
         ['close the database', () => this.store.close()],
         ['remove the socket', () => fs.rmSync(this.config.socket, { force: true })],
+        ['release the lock', () => this.lock?.release()],
       ];
       const failures: string[] = [];
       for (const [what, step] of steps) {
@@ -308,6 +325,7 @@ async function refuseIfServing(socket: string): Promise<void> {
     });
     probe.once('error', () => resolve(false));
   });
+  // only a daemon that predates the socket's lock file gets here
   if (answered) throw new SockpitError('conflict', `another sockpitd is already serving ${socket}`);
 }
 

@@ -1,7 +1,11 @@
 // sockpitd's mounts must live and die in a mount namespace of its own. Node can't unshare one for all of its
-// threads, so the process is started again under unshare(1), which execs it inside a fresh private one.
+// threads, so the process replaces itself (execve, same pid) by unshare(1), which execs it again inside a fresh
+// private one. No wrapper process stays behind: the pid a user or a supervisor started is the daemon's, and a
+// SIGKILL of it ends the daemon.
 
-import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import * as native from '../../../native';
 
 const MARK = 'SOCKPIT_PRIVATE_MOUNTNS';
 
@@ -9,17 +13,37 @@ export function inPrivateMountNamespace(): boolean {
   return process.env[MARK] === '1';
 }
 
-/** Runs this same command again in a private mount namespace, forwarding signals and the exit status. */
-export function reexecInPrivateMountNamespace(): void {
-  const child = spawn(
-    'unshare',
-    ['--mount', '--propagation', 'private', '--', process.execPath, ...process.execArgv, ...process.argv.slice(1)],
-    { stdio: 'inherit', env: { ...process.env, [MARK]: '1' } },
-  );
-  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => child.kill(signal));
-  child.on('error', (err) => {
-    console.error(`sockpit: can't run unshare(1) (util-linux): ${err.message}`);
+/** Replaces this process by the same command under `unshare --mount --propagation private`. Never returns. */
+export function execInPrivateMountNamespace(): never {
+  const unshare = findOnPath('unshare');
+  if (unshare === null) {
+    console.error("sockpit: can't find unshare(1) on PATH (it comes with util-linux)");
     process.exit(1);
-  });
-  child.on('exit', (code, signal) => process.exit(code ?? 128 + (signal === 'SIGKILL' ? 9 : 15)));
+  }
+  const argv = ['unshare', '--mount', '--propagation', 'private', '--', process.execPath, ...process.execArgv, ...process.argv.slice(1)];
+  return native.execve(unshare, argv, { ...process.env, [MARK]: '1' });
+}
+
+/** True when / in this mount namespace propagates nothing to or from the host (mountinfo has no shared: tag). */
+export function rootMountIsPrivate(mountinfo: string): boolean {
+  for (const line of mountinfo.split('\n')) {
+    const fields = line.split(' ');
+    if (fields[4] !== '/') continue;
+    const separator = fields.indexOf('-');
+    return !fields.slice(6, separator).some((tag) => tag.startsWith('shared:'));
+  }
+  return false;
+}
+
+function findOnPath(command: string): string | null {
+  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':')) {
+    const file = path.join(dir || '.', command);
+    try {
+      fs.accessSync(file, fs.constants.X_OK);
+      return path.resolve(file);
+    } catch {
+      // not in this directory
+    }
+  }
+  return null;
 }

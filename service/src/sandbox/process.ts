@@ -40,6 +40,28 @@ export class ProcessHandle {
   }
 }
 
+/**
+ * Whether a SIGKILL waits in /proc/<pid>/status's pending sets (SigPnd: the thread's, ShdPnd: the process's).
+ * A task frozen by the cgroup v1 freezer does not act on it until thawed.
+ */
+export function sigkillPending(status: string): boolean {
+  const bit = 1n << BigInt(9 - 1);
+  for (const key of ['SigPnd', 'ShdPnd']) {
+    const hex = new RegExp(`^${key}:\\s+([0-9a-f]+)$`, 'm').exec(status)?.[1];
+    if (hex !== undefined && (BigInt(`0x${hex}`) & bit) !== 0n) return true;
+  }
+  return false;
+}
+
+/** sigkillPending for a live process; false when it is gone. */
+export function killPending(pid: number): boolean {
+  try {
+    return sigkillPending(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 /** The NSpid line of /proc/<pid>/status: the process's pid in each PID namespace it is in, ours first. */
 export function parseNsPids(status: string): number[] {
   const line = /^NSpid:\s+(.*)$/m.exec(status)?.[1];

@@ -10,7 +10,7 @@ import { SockpitError, wrap } from '../errors';
 import type { Cgroup, CgroupDriver, CgroupPool, Limits } from '../cgroups';
 import { InstanceReply } from './framing';
 import { Instance } from './instance';
-import { ProcessHandle } from './process';
+import { killPending, ProcessHandle } from './process';
 import { buildFilter, filtersSupported } from './seccomp';
 import { mountCode, mountSandboxRoot, SandboxDirs, unmountSandboxRoot } from './rootfs';
 
@@ -41,6 +41,7 @@ export type Phases = Record<string, number>;
 
 /** no site module (no host site-packages), isolated mode (no PYTHON* variables, no user site), no .pyc writes */
 const PYTHON_FLAGS = ['-S', '-I', '-B'];
+const KILL_WATCH_MS = 1000;
 /** what every function's environment starts from (ol.yaml adds to it) */
 export const BASE_ENV: Readonly<Record<string, string>> = {
   PATH: '/usr/local/bin:/usr/bin:/bin',
@@ -77,6 +78,13 @@ export class SandboxFactory {
   private readonly joinFds = new Map<Cgroup, number[]>();
   readonly live = new Set<Sandbox>();
 
+  /**
+   * The cgroup v1 freezer holds a SIGKILL sent to a frozen process (by a user, the OOM killer, a test) until the
+   * thaw, and nothing tells the daemon: such a Zygote or idle instance would live on, frozen, with its spares. So
+   * the frozen sandboxes are checked every second, and one whose member waits on a SIGKILL is thawed to die.
+   */
+  private readonly killWatch = setInterval(() => this.thawKilled(), KILL_WATCH_MS).unref();
+
   constructor(
     readonly pool: CgroupPool,
     readonly driver: CgroupDriver,
@@ -84,6 +92,17 @@ export class SandboxFactory {
   ) {
     this.devNull = fs.openSync('/dev/null', 'r+');
     fs.mkdirSync(opts.sandboxesDir, { recursive: true, mode: 0o700 });
+  }
+
+  private thawKilled(): void {
+    for (const sandbox of this.live) {
+      if (!sandbox.frozen || !sandbox.members().some(killPending)) continue;
+      try {
+        sandbox.thaw();
+      } catch (err) {
+        console.error(`sockpitd: sandbox ${sandbox.id}: a killed process can't be thawed: ${(err as Error).message}`);
+      }
+    }
   }
 
   /** Everything before Python starts: a cgroup from the pool and the mounts. */
@@ -94,7 +113,7 @@ export class SandboxFactory {
     try {
       dirs = mountSandboxRoot(this.opts.baseDir, path.join(this.opts.sandboxesDir, id), spec.codeDir, this.opts.uid, this.opts.gid);
     } catch (err) {
-      void this.pool.release(cgroup);
+      this.pool.release(cgroup).catch((e) => console.error(`sockpitd: sandbox ${id}: ${(e as Error).message}`));
       throw err;
     }
     const sandbox = new Sandbox(this, id, cgroup, dirs, spec);
@@ -201,6 +220,7 @@ export class SandboxFactory {
   }
 
   close(): void {
+    clearInterval(this.killWatch);
     for (const cgroup of [...this.joinFds.keys()]) this.forgetCgroup(cgroup);
     fs.closeSync(this.devNull);
   }
@@ -345,25 +365,41 @@ export class Sandbox {
     return this.factory.driver.members(this.cgroup).length;
   }
 
+  /** the pids in the sandbox's cgroup; none once it is gone */
+  members(): number[] {
+    try {
+      return this.factory.driver.members(this.cgroup);
+    } catch {
+      return [];
+    }
+  }
+
   memoryBytes(): number {
     return this.factory.driver.memoryBytes(this.cgroup);
   }
 
-  /** Kills everything in the sandbox, returns the cgroup to the pool, unmounts, removes the scratch. */
+  /**
+   * Kills everything in the sandbox, returns the cgroup to the pool, unmounts, removes the scratch. Never rejects:
+   * a teardown has nobody to hand a failure to (a cgroup or mount that vanished under the daemon), so each failed
+   * step is logged once, here, and the steps after it still run.
+   */
   destroy(): Promise<void> {
     this.destroying ??= (async () => {
       clearTimeout(this.freezeTimer);
-      try {
-        this.instance?.kill();
-        await this.factory.pool.release(this.cgroup); // kills every member and waits until it is empty
-        if (this.instance) await this.instance.exited();
-      } finally {
+      const step = async (run: () => unknown): Promise<boolean> => {
         try {
-          unmountSandboxRoot(this.dirs);
-        } finally {
-          this.factory.live.delete(this);
+          await run();
+          return true;
+        } catch (err) {
+          console.error(`sockpitd: sandbox ${this.id}: ${(err as Error).message}`);
+          return false;
         }
-      }
+      };
+      await step(() => this.instance?.kill());
+      // kills every member and waits until the cgroup is empty (thawed): only then is the exit sure to come
+      if (await step(() => this.factory.pool.release(this.cgroup))) await step(() => this.instance?.exited());
+      await step(() => unmountSandboxRoot(this.dirs));
+      this.factory.live.delete(this);
     })();
     return this.destroying;
   }

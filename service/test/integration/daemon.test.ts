@@ -41,7 +41,7 @@ test('a function runs cold, then warm, with the tier and phase timings', async (
   assert.equal(warm.sandbox, cold.sandbox, 'the warm call reuses the same sandbox');
   assert.ok(('thaw' in warm.timings || 'reuse' in warm.timings) && !('spawn' in warm.timings));
   // once idle past the grace period it is frozen, and the next call thaws it
-  await new Promise((r) => setTimeout(r, 200));
+  await eventually(() => frozenStates(d.stateDir).some(Boolean), 'the idle instance to be frozen');
   const thawed = await d.client.run('echo', 'again');
   assert.equal(thawed.tier, 'warm');
   assert.ok('thaw' in thawed.timings, `timings: ${JSON.stringify(thawed.timings)}`);

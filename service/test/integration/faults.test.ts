@@ -63,7 +63,10 @@ function defineTests(): void {
     }
   }
 
-  const sleeper = (result: string) => `import time\ndef f(e):\n    time.sleep(e["s"])\n    return ${JSON.stringify(result)}\n`;
+  // f marks its sandbox's /tmp once it runs: a test that kills something "mid-call" waits for that mark
+  const sleeper = (result: string) =>
+    `import time\ndef f(e):\n    open("/tmp/inside-f", "w").close()\n    time.sleep(e["s"])\n    return ${JSON.stringify(result)}\n`;
+  const insideF = (pid: number) => fs.existsSync(`/proc/${pid}/root/tmp/inside-f`);
 
   describe('faults while calls run', () => {
     before(async () => {
@@ -78,7 +81,7 @@ function defineTests(): void {
       const call = d.client.run('victim', { s: 10 });
       let victim = 0;
       await eventually(() => (victim = processesRunning(d, sleeper('slept'), 1)[0] ?? 0) > 0, 'the instance to start');
-      await new Promise((r) => setTimeout(r, 300)); // inside f by now
+      await eventually(() => insideF(victim), 'the call to be inside f');
       process.kill(victim, 'SIGKILL');
       const r = await call;
       assert.equal(r.status, 502, JSON.stringify(r));
@@ -122,8 +125,7 @@ function defineTests(): void {
       const base = (await d.client.zygotes()).find((z) => z.parent === null);
       assert.ok(base?.pid, 'a base Zygote');
       const call = d.client.run('orphan', { s: 1.5 });
-      await eventually(() => processesRunning(d, sleeper('orphaned but fine'), 1).length > 0, 'the instance to start');
-      await new Promise((r) => setTimeout(r, 200));
+      await eventually(() => processesRunning(d, sleeper('orphaned but fine'), 1).some(insideF), 'the call to be inside f');
       process.kill(base.pid, 'SIGKILL');
       const r = await call;
       assert.equal(r.status, 200, JSON.stringify(r));
@@ -147,8 +149,7 @@ function defineTests(): void {
           (err: Error) => ({ error: err }),
         ),
       );
-      await eventually(() => processesRunning(d, sleeper('done'), 1).length >= 4, 'four instances to run', 10_000);
-      await new Promise((r) => setTimeout(r, 200));
+      await eventually(() => processesRunning(d, sleeper('done'), 1).filter(insideF).length >= 4, 'four calls to be inside f', 10_000);
       const oldProcesses = processesOf(d.stateDir);
       const sandboxes = path.join(d.stateDir, 'sandboxes');
       // a tmpfs in the daemon's own mount namespace: seen through its /proc/<pid>/root

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { SockpitClient } from '../../src/client';
 import { cgroupsOf, processesOf } from '../../src/bench/leaks';
 import { parseNsPids } from '../../src/sandbox/process';
+import { envOwnedBy } from '../../src/daemon/parent';
 
 const REPO = path.resolve(__dirname, '../../..');
 const CLI = path.join(REPO, 'bin/sockpit.js');
@@ -17,8 +18,10 @@ export interface TestDaemon {
   socket: string;
   stateDir: string;
   client: SockpitClient;
-  /** pid of sockpitd itself (inside the unshare wrapper) */
+  /** pid of sockpitd itself, as its status says */
   pid: number;
+  /** pid of the process the harness started (`sockpit daemon`): the same as pid, since the CLI execs into it */
+  startedPid: number;
   log(): string;
   /** SIGTERM and wait; removes the test's directory unless keepFiles */
   stop(opts?: { keepFiles?: boolean }): Promise<void>;
@@ -46,6 +49,7 @@ export async function startDaemon(config: Record<string, unknown> = {}, opts: St
   const launch = async () => {
     proc = spawn(process.execPath, [CLI, 'daemon', '--socket', socket, '--state-dir', stateDir, '--config', configFile], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: envOwnedBy(process.pid), // a test run killed mid-way leaves no daemon behind
     });
     proc.stdout!.on('data', (d) => (output += d));
     proc.stderr!.on('data', (d) => (output += d));
@@ -71,6 +75,9 @@ export async function startDaemon(config: Record<string, unknown> = {}, opts: St
     stateDir,
     client: new SockpitClient(socket),
     pid: await launch(),
+    get startedPid() {
+      return proc.pid!;
+    },
     log: () => output,
     async stop(opts = {}) {
       await daemon.client.close();
@@ -80,6 +87,9 @@ export async function startDaemon(config: Record<string, unknown> = {}, opts: St
         await exited;
       }
       if (!opts.keepFiles) fs.rmSync(dir, { recursive: true, force: true });
+      // a daemon that handled every error it met never logs one of these: each is a bug, so it fails the test
+      const unhandled = output.split('\n').filter((line) => /^sockpitd: (unhandled rejection|uncaught)/.test(line));
+      if (unhandled.length > 0) throw new Error(`sockpitd logged ${unhandled.length} unhandled error(s):\n${unhandled.join('\n')}\n${output.slice(-3000)}`);
     },
     async killAndRestart() {
       await daemon.client.close();

@@ -527,6 +527,8 @@ function defineTests(): void {
       const sock = path.join(dir, 'peer.sock');
       const net = await import('node:net');
       const { spawn } = await import('node:child_process');
+      let listening!: () => void;
+      const ready = new Promise<void>((r) => (listening = r));
       const seen = new Promise<{ pid: number; uid: number; gid: number }>((resolve, reject) => {
         const server = net.createServer((conn) => {
           try {
@@ -538,9 +540,12 @@ function defineTests(): void {
             server.close();
           }
         });
-        server.listen(sock, () => fs.chmodSync(sock, 0o666));
+        server.listen(sock, () => {
+          fs.chmodSync(sock, 0o666);
+          listening();
+        });
       });
-      await new Promise((r) => setTimeout(r, 50));
+      await ready;
       const child = spawn('setpriv', ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', process.execPath, '-e',
         `const c = require('net').connect(${JSON.stringify(sock)}); c.on('data', () => {}); c.on('end', () => process.exit(0)); setTimeout(() => process.exit(3), 10000);`], { stdio: 'ignore' });
       const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));

@@ -1,0 +1,11 @@
+#pragma once
+
+#include <napi.h>
+
+namespace sockpit {
+
+Napi::Value Execve(const Napi::CallbackInfo& info);
+Napi::Value SetParentDeathSignal(const Napi::CallbackInfo& info);
+Napi::Value LockFile(const Napi::CallbackInfo& info);
+
+}  // namespace sockpit
