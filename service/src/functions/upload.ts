@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import tar from 'tar-stream';
-import { badRequest, SockpitError } from '../errors';
+import { badRequest, errnoOf, SockpitError } from '../errors';
 import { acceptedType, entryComponents, tooManyBytes, tooManyFiles, UploadLimits } from './upload-limits';
 
 export interface Unpacked {
@@ -68,6 +68,8 @@ export function unpackUpload(body: Readable, root: string, limits: UploadLimits)
   return new Promise<Unpacked>((resolve, reject) => {
     const extract = tar.extract();
     let settled = false;
+    /** the entry being written: a failure is reported only after it stopped touching the directory */
+    let inFlight: Promise<unknown> = Promise.resolve();
     const fail = (err: unknown) => {
       if (settled) return;
       settled = true;
@@ -75,7 +77,9 @@ export function unpackUpload(body: Readable, root: string, limits: UploadLimits)
       body.removeListener('data', onData);
       body.resume();
       extract.destroy();
-      reject(err instanceof SockpitError ? err : badRequest(`the upload is not a valid tar stream: ${(err as Error).message}`));
+      const error = err instanceof SockpitError ? err : badRequest(`the upload is not a valid tar stream: ${(err as Error).message}`);
+      const report = () => reject(error);
+      inFlight.then(report, report);
     };
     const onData = (chunk: Buffer) => {
       if (settled) return;
@@ -85,11 +89,16 @@ export function unpackUpload(body: Readable, root: string, limits: UploadLimits)
     };
     extract.on('drain', () => body.resume());
     extract.on('entry', (header, stream, next) => {
-      unpackEntry(header, stream as unknown as Readable).then(
+      // a stream cut short errors the entry too: that error reaches us through the extractor's own
+      stream.on('error', () => undefined);
+      inFlight = unpackEntry(header, stream as unknown as Readable);
+      inFlight.then(
         () => next(),
         (err) => {
           stream.resume();
-          fail(err instanceof SockpitError ? err : new SockpitError('internal', `Can't unpack the upload: ${(err as Error).message}`, { op: 'deploy.unpack', cause: err }));
+          // a system call's failure is ours; anything else is the stream's (cut short, malformed): the caller's
+          const ours = !(err instanceof SockpitError) && errnoOf(err) !== undefined;
+          fail(ours ? new SockpitError('internal', `Can't unpack the upload: ${(err as Error).message}`, { op: 'deploy.unpack', cause: err }) : err);
         },
       );
     });

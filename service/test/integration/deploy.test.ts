@@ -182,7 +182,7 @@ describe('deploy by upload', () => {
       return seed % n;
     };
     const statuses = new Set<number>();
-    for (let i = 0; i < 150; i++) {
+    for (let i = 0; i < 400; i++) {
       const mangled = Buffer.from(valid);
       // bytes of the headers (names, modes, sizes, type flags, checksums) changed, or the stream cut short
       for (let k = 0, n = 1 + rand(8); k < n; k++) mangled[rand(1024)] = rand(256);
