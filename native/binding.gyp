@@ -7,6 +7,7 @@
         "src/errors.cc",
         "src/mount.cc",
         "src/spawn.cc",
+        "src/netns.cc",
         "src/pidfd.cc",
         "src/fdpass.cc",
         "src/self.cc"

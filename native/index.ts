@@ -61,6 +61,19 @@ export function watchExit(
   binding.watchExit(pidfd, callback, options);
 }
 
+/**
+ * A new network namespace with only loopback, up; returns a close-on-exec fd that holds it. With usernsFd, the
+ * namespace is owned by that user namespace (its root may then join it); otherwise by ours.
+ */
+export function makeNetns(usernsFd?: number): number {
+  return binding.makeNetns(usernsFd);
+}
+
+/** makeNetns on a worker thread (the kernel takes milliseconds to make one): for refills beside calls. */
+export function makeNetnsAsync(usernsFd?: number): Promise<number> {
+  return binding.makeNetnsAsync(usernsFd);
+}
+
 /** Waits for the exit of the process behind pidfd. */
 export function waitExit(pidfd: number): Promise<ExitStatus> {
   return new Promise((resolve, reject) => watchExit(pidfd, (status, error) => (error ? reject(error) : resolve(status))));

@@ -21,7 +21,7 @@ export interface RawUmountOptions {
   detach?: boolean;
 }
 
-export type RawNamespace = 'pid' | 'uts' | 'ipc';
+export type RawNamespace = 'pid' | 'uts' | 'ipc' | 'net';
 
 export interface RawRlimits {
   nofile?: number;
@@ -43,6 +43,8 @@ export interface RawSpawnOptions {
   cgroupProcsFds: number[];
   fds: number[];
   namespaces: RawNamespace[];
+  /** an fd of a network namespace the child joins (setns) right after its cgroups; excludes 'net' */
+  netns?: number;
   hostname?: string;
   rlimits?: RawRlimits;
   /** a new user namespace with these /proc/<pid>/uid_map and gid_map contents, written before the child goes on */
@@ -69,6 +71,8 @@ export interface NativeBinding {
   umount(target: string, options?: RawUmountOptions): void;
   mountTmpfs(target: string, options: string): void;
   spawn(options: RawSpawnOptions): { pid: number; pidfd: number };
+  makeNetns(usernsFd?: number): number;
+  makeNetnsAsync(usernsFd?: number): Promise<number>;
   /** error is set only when waitid failed (then code and signal are null) */
   watchExit(
     pidfd: number,

@@ -3,6 +3,7 @@
 
 #include "fdpass.h"
 #include "mount.h"
+#include "netns.h"
 #include "pidfd.h"
 #include "self.h"
 #include "spawn.h"
@@ -13,6 +14,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("bindMount", Napi::Function::New(env, BindMount, "bindMount"));
   exports.Set("umount", Napi::Function::New(env, Umount, "umount"));
   exports.Set("mountTmpfs", Napi::Function::New(env, MountTmpfs, "mountTmpfs"));
+  exports.Set("makeNetns", Napi::Function::New(env, MakeNetns, "makeNetns"));
+  exports.Set("makeNetnsAsync", Napi::Function::New(env, MakeNetnsAsync, "makeNetnsAsync"));
   exports.Set("spawn", Napi::Function::New(env, Spawn, "spawn"));
   exports.Set("watchExit", Napi::Function::New(env, WatchExit, "watchExit"));
   exports.Set("pidfdKill", Napi::Function::New(env, PidfdKill, "pidfdKill"));

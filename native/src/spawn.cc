@@ -39,7 +39,7 @@ namespace {
 
 const char kUsage[] =
     "spawn({file: string, argv: string[], env: string[], root: string, cwd: string, uid: number, gid: number, "
-    "cgroupProcsFds: number[], fds: number[], namespaces: ('pid'|'uts'|'ipc')[], hostname?: string, "
+    "cgroupProcsFds: number[], fds: number[], namespaces: ('pid'|'uts'|'ipc'|'net')[], netns?: number, hostname?: string, "
     "rlimits?: {nofile?, nproc?, core?, fsize?, stack?: number}, dieWithParent?: boolean, "
     "userns?: {uidMap: string, gidMap: string}, seccomp?: Buffer /* struct sock_filter[] */})";
 
@@ -62,6 +62,7 @@ struct CloneArgs {
 enum Step : int32_t {
   kUsernsWait,
   kCgroupJoin,
+  kSetnsNet,
   kSethostname,
   kChdirRoot,
   kChroot,
@@ -84,6 +85,7 @@ const char* StepSyscall(int32_t step) {
   switch (step) {
     case kUsernsWait: return "read";
     case kCgroupJoin: return "cgroup.procs";
+    case kSetnsNet: return "setns";
     case kSethostname: return "sethostname";
     case kChdirRoot: return "chdir";
     case kChroot: return "chroot";
@@ -130,6 +132,8 @@ struct Plan {
   uid_t uid = 0;
   gid_t gid = 0;
   std::vector<int> cgroupFds;
+  // a network namespace to join (an fd of a pooled one), or -1
+  int netnsFd = -1;
   std::vector<int> fds;
   std::vector<int> temp;
   int tempBase = 0;
@@ -168,6 +172,8 @@ struct Plan {
   // Join first, so whatever the child allocates from here on is charged to the sandbox.
   for (size_t i = 0; i < p.cgroupFds.size(); i++)
     if (write(p.cgroupFds[i], "0", 1) != 1) ChildFail(errfd, kCgroupJoin, static_cast<int32_t>(i));
+
+  if (p.netnsFd >= 0 && setns(p.netnsFd, CLONE_NEWNET) < 0) ChildFail(errfd, kSetnsNet, 0);
 
   if (p.setHostname && sethostname(p.hostname.data(), p.hostname.size()) < 0) ChildFail(errfd, kSethostname, 0);
 
@@ -263,7 +269,13 @@ void ReadPlan(Napi::Env env, Napi::Object o, Plan& p) {
     if (ns == "pid") p.cloneFlags |= CLONE_NEWPID;
     else if (ns == "uts") p.cloneFlags |= CLONE_NEWUTS;
     else if (ns == "ipc") p.cloneFlags |= CLONE_NEWIPC;
-    else ThrowUsage(env, kUsage, "namespaces may only hold 'pid', 'uts' and 'ipc', got '" + ns + "'");
+    else if (ns == "net") p.cloneFlags |= CLONE_NEWNET;
+    else ThrowUsage(env, kUsage, "namespaces may only hold 'pid', 'uts', 'ipc' and 'net', got '" + ns + "'");
+  }
+  Napi::Value netns = o.Get("netns");
+  if (!netns.IsUndefined()) {
+    if (p.cloneFlags & CLONE_NEWNET) ThrowUsage(env, kUsage, "netns and the 'net' namespace exclude each other");
+    p.netnsFd = ArgFd(env, kUsage, netns, "netns");
   }
 
   Napi::Value hostname = o.Get("hostname");

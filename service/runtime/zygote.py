@@ -6,8 +6,8 @@ a JSON object. A request is sent in one sendmsg with its fds attached, so they a
 (the kernel never hands out fds with bytes of another message).
   request  {"op": "fork", "id": str, "kind": "instance" | "zygote" | "spare", "paths": [sys.path entries],
             "imports": [top-level modules, kind zygote], "env": {..., kind instance},
-            "uid": int, "gid": int, "hostname": str, "cgroups": int}
-           fds [channel, output, root, cgroup join files ("cgroups" of them)]
+            "uid": int, "gid": int, "hostname": str, "netns": 0 | 1, "cgroups": int}
+           fds [channel, output, root, a network namespace ("netns": 1), cgroup join files ("cgroups" of them)]
   replies, all tagged with the request's id, on this same socket:
            {"id", "pid": <the new process in the Zygotes' PID namespace>}  from the Zygote, once it forked
            {"id", "joined": true}  from the new process, once it is in its cgroups (sockpitd finds it there)
@@ -19,11 +19,13 @@ serves fork requests (this file).
 
 The fork (DESIGN.md, "Fork protocol") is one fork. For an instance the Zygote first unshares its PID namespace
 for children, so the instance is born PID 1 of a namespace of its own, and right after the fork joins its own
-namespace again through a pidfd of itself (setns on the active namespace: allowed because every Zygote lives
-in a PID namespace owned by its user namespace, whose PID 1 is a Zygote that sockpitd never asks for anything
-but base Zygotes). The new process joins its cgroups through the passed fds, unshares UTS and IPC, chroots
+namespace again through PID_NS_FD, a handle on it the first Zygote opened and every Zygote inherits (setns
+on the active namespace: allowed because every Zygote lives in a PID namespace owned by its user namespace,
+whose PID 1 is a Zygote that sockpitd never asks for anything but base Zygotes). The new process joins its cgroups through the passed fds, unshares UTS and IPC, chroots
 into the passed root, drops to the unprivileged uid with no_new_privs (an instance), closes every fd it must
-not keep, and only then says it is ready. Zygotes ignore SIGCHLD, so the kernel reaps what they fork; sockpitd
+not keep, and only then says it is ready. When sockpitd passes a network namespace (one of its pool, owned by
+the Zygotes' user namespace), the new process joins it right after its cgroups, while it is still root here:
+every Zygote and every instance has a network namespace of its own, with loopback only. Zygotes ignore SIGCHLD, so the kernel reaps what they fork; sockpitd
 watches each new process through a pidfd of its own.
 
 A spare is an instance forked ahead of its request, into a sandbox of its own that sockpitd prepared with
@@ -51,13 +53,20 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # /sockpit in a 
 import instance  # noqa: E402  imported once here, so no forked instance pays for it
 
 CONTROL_FD = 3
+PID_NS_FD = 4  # every Zygote's handle on the PID namespace they all live in (main() opens it, forks inherit it)
 CLONE_NEWUTS = 0x04000000
 CLONE_NEWIPC = 0x08000000
 CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_SECCOMP = 22
 SECCOMP_MODE_FILTER = 2
 SYS_PIDFD_OPEN = 434
+SYS_CAPGET, SYS_CAPSET = 125, 126
+PR_CAPBSET_DROP = 24
+CAP_NET_ADMIN, CAP_NET_RAW = 12, 13
+LINUX_CAPABILITY_VERSION_3 = 0x20080522
+PIDFD_GET_PID_NAMESPACE = 0xFF05
 MAX_FDS = 64
 MAX_REQUEST = 1 << 20
 
@@ -71,13 +80,58 @@ class SockFprog(ctypes.Structure):
 # sockpitd builds the seccomp filter of instances (struct sock_filter[]); it is installed in each one forked
 _INSTANCE_FILTER = base64.b64decode(os.environ.get("SOCKPIT_INSTANCE_SECCOMP", ""))
 _INSTANCE_FILTER_BUF = ctypes.create_string_buffer(_INSTANCE_FILTER, len(_INSTANCE_FILTER))
+# and the one the first Zygote stacks on itself (and so on every Zygote) before any package code runs
+_SERVING_FILTER = base64.b64decode(os.environ.get("SOCKPIT_ZYGOTE_SECCOMP", ""))
+_SERVING_FILTER_BUF = ctypes.create_string_buffer(_SERVING_FILTER, len(_SERVING_FILTER))
+
+
+def install_filter(code, buf):
+    if not code:
+        return
+    prog = SockFprog(len(code) // 8, ctypes.cast(buf, ctypes.c_void_p))
+    check(libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0), "prctl(PR_SET_SECCOMP)")
 
 
 def install_for_instancefilter():
-    if not _INSTANCE_FILTER:
-        return
-    prog = SockFprog(len(_INSTANCE_FILTER) // 8, ctypes.cast(_INSTANCE_FILTER_BUF, ctypes.c_void_p))
-    check(libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0), "prctl(PR_SET_SECCOMP)")
+    install_filter(_INSTANCE_FILTER, _INSTANCE_FILTER_BUF)
+
+
+class CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def drop_network_admin():
+    """Takes CAP_NET_ADMIN and CAP_NET_RAW from this process for good (bounding set, then the sets it holds).
+    Root here owns every Zygote-world network namespace: with CAP_NET_ADMIN, package code could make a veth
+    pair and move its other end into the namespace of any process it can name by pid (RTM_NEWLINK with
+    IFLA_NET_NS_PID needs no handle), joining two sandboxes' networks. Nothing a Zygote does needs either."""
+    for cap in (CAP_NET_ADMIN, CAP_NET_RAW):
+        check(libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0), "prctl(PR_CAPBSET_DROP)")
+    header = CapHeader(LINUX_CAPABILITY_VERSION_3, 0)
+    data = (CapData * 2)()
+    check(libc.syscall(SYS_CAPGET, ctypes.byref(header), data), "capget")
+    keep = ~((1 << CAP_NET_ADMIN) | (1 << CAP_NET_RAW)) & 0xFFFFFFFF
+    data[0].effective &= keep
+    data[0].permitted &= keep
+    data[0].inheritable &= keep
+    check(libc.syscall(SYS_CAPSET, ctypes.byref(header), data), "capset")
+
+
+def hold_own_pid_namespace():
+    """Opens the Zygotes' PID namespace at PID_NS_FD: what every Zygote returns to after forking an instance
+    into a new one. Opened once, here, so pidfd_open can be refused from then on (install_filter)."""
+    pidfd = libc.syscall(SYS_PIDFD_OPEN, os.getpid(), 0)
+    check(pidfd, "pidfd_open")
+    ns = libc.ioctl(pidfd, PIDFD_GET_PID_NAMESPACE, 0)
+    check(ns, "ioctl(PIDFD_GET_PID_NAMESPACE)")
+    os.close(pidfd)
+    if ns != PID_NS_FD:
+        os.dup2(ns, PID_NS_FD)
+        os.close(ns)
 
 
 def check(result, what):
@@ -115,12 +169,16 @@ class Request:
             raise ValueError(f"a Zygote serves fork requests only, not {header.get('op')!r}")
         if self.kind not in self.KINDS:
             raise ValueError(f"unknown fork kind {self.kind!r}")
-        need = 3 + int(header.get("cgroups", 0))
+        netns = int(header.get("netns", 0))
+        if netns not in (0, 1):
+            raise ValueError(f"netns is 0 or 1, not {netns}")
+        need = 3 + netns + int(header.get("cgroups", 0))
         if len(fds) != need:
             raise ValueError(f"a {self.kind} fork needs {need} fds, got {len(fds)}")
         self.fds = fds
         self.channel, self.output, self.root = fds[0], fds[1], fds[2]
-        self.cgroups = fds[3:]
+        self.netns = fds[3] if netns else None
+        self.cgroups = fds[3 + netns:]
 
 
 def child(req):
@@ -133,6 +191,8 @@ def child(req):
         for fd in req.cgroups:
             os.write(fd, b"0")  # v1 tasks: a single-threaded process moves itself without the global lock
         write_all(report, frame({"id": req.id, "joined": True}))
+        if req.netns is not None:
+            check(libc.setns(req.netns, CLONE_NEWNET), "setns(CLONE_NEWNET)")
         check(libc.unshare(CLONE_NEWUTS | CLONE_NEWIPC), "unshare")
         hostname = req.header.get("hostname", "sockpit").encode()
         check(libc.sethostname(hostname, len(hostname)), "sethostname")
@@ -149,7 +209,8 @@ def child(req):
         os.dup2(req.output, 1)
         os.dup2(req.output, 2)
         os.dup2(req.channel, CONTROL_FD)
-        os.closerange(CONTROL_FD + 1, report)
+        # a Zygote keeps PID_NS_FD (its fork path); an instance or a spare has no use for it
+        os.closerange(PID_NS_FD + 1 if req.kind == "zygote" else CONTROL_FD + 1, report)
         os.closerange(report + 1, 65536)
         ready = {"id": req.id, "ready": True}
         if req.kind == "zygote":
@@ -229,8 +290,7 @@ def serve():
     # and copy, each page of it) in a forked process.
     gc.freeze()
     control = socket.socket(fileno=CONTROL_FD)
-    own_pid_ns = libc.syscall(SYS_PIDFD_OPEN, os.getpid(), 0)  # each Zygote its own: a forked one has a new pid
-    check(own_pid_ns, "pidfd_open")
+    own_pid_ns = PID_NS_FD  # shared by every Zygote: they all live in the first Zygote's PID namespace
     while True:
         message = read_request(control)
         if message is None:
@@ -305,6 +365,9 @@ def main():
     """The first Zygote: sockpitd's own, PID 1 of the Zygotes' namespace. It imports nothing and forks only
     base Zygotes, so no package code ever runs in the process whose death would end every Zygote."""
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps what a Zygote forks (and orphans, as PID 1)
+    hold_own_pid_namespace()
+    drop_network_admin()
+    install_filter(_SERVING_FILTER, _SERVING_FILTER_BUF)
     landlock()
     write_all(CONTROL_FD, frame({"id": "start", "ready": True}))
     serve()

@@ -16,6 +16,7 @@ import { BenchmarkDeps, registerBenchmarkRoutes } from './benchmark-routes';
 import { Peer, PeerAudit, printable } from './peers';
 import type { Upload } from '../functions/deploy';
 import { Caller, mayManage } from '../functions/ownership';
+import type { NetnsPoolStats } from '../network/netns-pool';
 
 export interface StatusBody {
   version: string;
@@ -29,6 +30,8 @@ export interface StatusBody {
   functions: number;
   zygotes: { enabled: boolean } & ZygoteStats;
   packages: { packages: number; bytes: number; installing: number };
+  /** isolated: a network namespace per sandbox, from pools (free, in use, made on a call's path); host: none */
+  network?: { mode: 'isolated' | 'host'; cold: NetnsPoolStats | null; zygote: NetnsPoolStats | null };
 }
 
 /** What the API needs from the daemon: a narrow interface, so routes stay thin. */

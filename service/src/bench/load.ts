@@ -29,6 +29,8 @@ export interface LoadBenchOptions {
   functions?: number;
   /** kill random Zygotes and instances while the calls run (default true) */
   kills?: boolean;
+  /** the daemon's network.mode (default isolated; host only to compare) */
+  network?: 'isolated' | 'host';
 }
 
 export interface LoadCounts {
@@ -164,6 +166,7 @@ export async function measureLoadBench(opts: Omit<LoadBenchOptions, 'json'>, onP
       pool: { initial: 16, max: 512 },
       packages: { findLinks: wheels },
       maxConcurrentCalls: MAX_CONCURRENT_CALLS,
+      network: { mode: opts.network ?? 'isolated' },
     });
     await d.ready;
     const daemon = d;

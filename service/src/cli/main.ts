@@ -226,6 +226,15 @@ bench
     const { runProvisioningBench } = await import('../bench/provisioning' as string);
     await runProvisioningBench({ json: Boolean(opts.json), iterations: opts.iterations, progressJson: Boolean(opts.progressJson) });
   });
+bench
+  .command('network')
+  .description('what a network namespace per sandbox costs a call: cold, Zygote hit and warm, network isolated vs host')
+  .option('--json', 'print the results as JSON')
+  .option('--iterations <n>', 'calls timed per daemon (default 60)', positive)
+  .action(async (opts) => {
+    const { runNetworkBench } = await import('../bench/network' as string);
+    await runNetworkBench({ json: Boolean(opts.json), iterations: opts.iterations });
+  });
 
 bench
   .command('load')
@@ -236,6 +245,7 @@ bench
   .option('--functions <n>', 'functions to spread the calls over (default 8)', positive)
   .option('--kills', 'SIGKILL a random Zygote or instance every 50-100 ms (the default)')
   .option('--no-kills', 'no kills: the same load without faults')
+  .option('--network <mode>', 'the daemon\'s network.mode: isolated (default) or host (to compare only)')
   .addOption(progressJson())
   .action(async (opts) => {
     const { runLoadBench } = await import('../bench/load' as string);
@@ -245,6 +255,7 @@ bench
       calls: opts.calls,
       functions: opts.functions,
       kills: opts.kills !== false,
+      network: opts.network,
       progressJson: Boolean(opts.progressJson),
     });
   });

@@ -58,6 +58,15 @@ export interface Config {
     hostUid: number;
     hostGid: number;
   };
+  network: {
+    /**
+     * isolated: every sandbox and every Zygote in a network namespace of its own with loopback only (no route
+     * out, nothing of the host). host: the host's network, for comparison benchmarks only (logged loudly).
+     */
+    mode: 'isolated' | 'host';
+    /** network namespaces kept ready per pool (cold sandboxes; the Zygotes' world); at most pool.max each */
+    ready: number;
+  };
   /** calls served at once; more are refused with 429 rather than queued without bound */
   maxConcurrentCalls: number;
   /** largest request body accepted */
@@ -88,6 +97,7 @@ export const DEFAULT_CONFIG: Config = {
   warm: { memoryBudgetMb: 1024, idleTtlMs: 600_000 },
   packages: { indexUrl: null, findLinks: null, wheelsOnly: true, pipPython: '/usr/bin/python3' },
   zygotes: { enabled: true, memoryBudgetMb: 2048, growAfterMisses: 1, replyTimeoutMs: 10_000, hostUid: 400_000, hostGid: 400_000 },
+  network: { mode: 'isolated', ready: 8 },
   maxConcurrentCalls: 64,
   maxBodyBytes: 6 * 1024 * 1024,
   maxResultBytes: 6 * 1024 * 1024,
@@ -217,6 +227,11 @@ function validate(cfg: Config, problems: string[]): void {
   int('zygotes.hostUid', cfg.zygotes.hostUid, 1, 2 ** 32 - 2);
   int('zygotes.hostGid', cfg.zygotes.hostGid, 1, 2 ** 32 - 2);
   if (cfg.zygotes.hostUid === cfg.sandboxUid) problems.push('zygotes.hostUid: must differ from sandboxUid');
+  if (cfg.network.mode !== 'isolated' && cfg.network.mode !== 'host') {
+    problems.push(`network.mode: must be "isolated" or "host", got ${JSON.stringify(cfg.network.mode)}`);
+  }
+  int('network.ready', cfg.network.ready, 0, 4096);
+  if (cfg.network.ready > cfg.pool.max) problems.push('network.ready: must not exceed pool.max');
   int('maxConcurrentCalls', cfg.maxConcurrentCalls, 1, 65536);
   int('maxBodyBytes', cfg.maxBodyBytes, 1024, 1 << 30);
   int('maxResultBytes', cfg.maxResultBytes, 1024, 1 << 30);

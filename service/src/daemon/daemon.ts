@@ -166,7 +166,15 @@ export class Daemon implements ApiBackend {
       maxResultBytes: config.maxResultBytes,
       zygoteUid: config.zygotes.hostUid,
       zygoteGid: config.zygotes.hostGid,
+      network: { mode: config.network.mode, ready: config.network.ready, max: config.pool.max },
     });
+    if (config.network.mode === 'host') {
+      console.error(
+        'sockpitd: WARNING: network.mode is "host": functions and Zygotes share the host\'s network. They can reach ' +
+          "every service on the host's loopback, cloud metadata (169.254.169.254) and the host's networks. Use this " +
+          'only to compare benchmarks, never with code you do not trust.',
+      );
+    }
     // instances forked by Zygotes are orphaned when their intermediate parent exits: we adopt and reap them
     native.setChildSubreaper();
     let zygotes: ZygoteManager | null = null;
@@ -233,6 +241,7 @@ export class Daemon implements ApiBackend {
       functions: this.store.list().length,
       zygotes: { enabled: this.zygotes !== null, ...(this.zygotes?.stats() ?? { count: 0, memoryBytes: 0, processes: 0 }) },
       packages: this.cache.stats(),
+      network: { mode: this.config.network.mode, ...this.factory.netnsStats() },
     };
   }
 

@@ -1,5 +1,6 @@
-// A lean container: a cgroup from the pool + a root stitched from bind mounts + one instance host started into
-// it (cgroup join, new PID/UTS/IPC namespaces, chroot, unprivileged uid, no_new_privs). Sandboxes are
+// A lean container: a cgroup from the pool + a root stitched from bind mounts + a network namespace from the
+// pool (network/netns-pool.ts) + one instance host started into it (cgroup join, the network namespace, new
+// PID/UTS/IPC namespaces, chroot, unprivileged uid, no_new_privs). Sandboxes are
 // disposables: whatever create() acquired, destroy() releases, on every path.
 
 import fs from 'node:fs';
@@ -8,6 +9,7 @@ import * as native from '../../../native';
 import { FunctionLimits } from '../config';
 import { SockpitError, wrap } from '../errors';
 import type { Cgroup, CgroupDriver, CgroupPool, Limits } from '../cgroups';
+import { NetnsPool, NetnsPoolStats } from '../network/netns-pool';
 import { InstanceReply } from './framing';
 import { Instance } from './instance';
 import { killPending, ProcessHandle } from './process';
@@ -34,6 +36,21 @@ export interface SandboxFactoryOptions {
   /** the unprivileged host ids root inside a Zygote's user namespace maps to */
   zygoteUid?: number;
   zygoteGid?: number;
+  /** isolated: every sandbox in a network namespace of its own (loopback only); host: the host's (benchmarks) */
+  network?: { mode: 'isolated' | 'host'; ready: number; max: number };
+}
+
+/**
+ * Where a sandbox's network namespace comes from: `cold`, the pool of ours (joined by the daemon's spawn);
+ * `zygote`, the pool owned by the Zygotes' user namespace (joined by the Zygote's child); `own`, a new one the
+ * process makes as it starts (the first Zygote, which creates the Zygotes' user namespace itself).
+ */
+export type NetnsSource = 'cold' | 'zygote' | 'own';
+
+/** A sandbox's network namespace: an fd that holds it, and the pool it goes back to. */
+interface HeldNetns {
+  fd: number;
+  pool: NetnsPool;
 }
 
 /** Phase durations in milliseconds, in the order they happened. */
@@ -66,7 +83,9 @@ export class SandboxFactory {
   private seq = 0;
   private readonly devNull: number;
   /** seccomp filters, built once (none on an architecture they are not written for) */
-  private readonly filters = filtersSupported() ? { instance: buildFilter('instance'), zygote: buildFilter('zygote') } : null;
+  private readonly filters = filtersSupported()
+    ? { instance: buildFilter('instance'), zygote: buildFilter('zygote'), zygoteServing: buildFilter('zygote-serving') }
+    : null;
   /** the uid and gid function code runs as */
   get uid(): number {
     return this.opts.uid;
@@ -77,6 +96,9 @@ export class SandboxFactory {
   /** open cgroup.procs fds per pool cgroup: opened once, passed to every process that joins it */
   private readonly joinFds = new Map<Cgroup, number[]>();
   readonly live = new Set<Sandbox>();
+  /** network namespaces for cold sandboxes, and for the Zygotes' world (made once their user namespace exists) */
+  private readonly coldNetns: NetnsPool | null;
+  private zygoteNetns: NetnsPool | null = null;
 
   /**
    * The cgroup v1 freezer holds a SIGKILL sent to a frozen process (by a user, the OOM killer, a test) until the
@@ -90,8 +112,10 @@ export class SandboxFactory {
     readonly driver: CgroupDriver,
     private readonly opts: SandboxFactoryOptions,
   ) {
-    this.devNull = fs.openSync('/dev/null', 'r+');
     fs.mkdirSync(opts.sandboxesDir, { recursive: true, mode: 0o700 });
+    const net = opts.network;
+    this.coldNetns = net?.mode === 'isolated' ? new NetnsPool({ name: 'cold', ready: net.ready, max: net.max, reuse: true }) : null;
+    this.devNull = fs.openSync('/dev/null', 'r+');
   }
 
   private thawKilled(): void {
@@ -105,20 +129,55 @@ export class SandboxFactory {
     }
   }
 
-  /** Everything before Python starts: a cgroup from the pool and the mounts. */
-  prepare(spec: SandboxSpec): Sandbox {
+  /** whether sandboxes get network namespaces of their own */
+  get isolated(): boolean {
+    return this.coldNetns !== null;
+  }
+
+  /**
+   * The Zygotes' user namespace (an fd; the factory takes it) once their first process made it, or null when
+   * it is gone: from then on sandboxes of the Zygotes' world get namespaces owned by it.
+   */
+  setZygoteUserns(usernsFd: number | null): void {
+    this.zygoteNetns?.stop();
+    this.zygoteNetns = null;
+    if (usernsFd === null) return;
+    if (!this.opts.network || this.coldNetns === null) {
+      fs.closeSync(usernsFd);
+      return;
+    }
+    const { ready, max } = this.opts.network;
+    this.zygoteNetns = new NetnsPool({ name: 'Zygote', ready, max, reuse: false, owner: usernsFd }); // closes it on failure too
+  }
+
+  netnsStats(): { cold: NetnsPoolStats | null; zygote: NetnsPoolStats | null } {
+    return { cold: this.coldNetns?.stats() ?? null, zygote: this.zygoteNetns?.stats() ?? null };
+  }
+
+  /** Everything before Python starts: a network namespace (see NetnsSource), a cgroup from the pool and the mounts. */
+  prepare(spec: SandboxSpec, netnsFrom: NetnsSource = 'cold'): Sandbox {
     const id = `${process.pid.toString(36)}-${(++this.seq).toString(36)}`;
-    const cgroup = this.pool.acquire(poolLimits(spec.limits));
+    const netns = this.takeNetns(netnsFrom);
+    let cgroup: Cgroup | undefined;
     let dirs: SandboxDirs;
     try {
+      cgroup = this.pool.acquire(poolLimits(spec.limits));
       dirs = mountSandboxRoot(this.opts.baseDir, path.join(this.opts.sandboxesDir, id), spec.codeDir, this.opts.uid, this.opts.gid);
     } catch (err) {
-      this.pool.release(cgroup).catch((e) => console.error(`sockpitd: sandbox ${id}: ${(e as Error).message}`));
+      if (cgroup) this.pool.release(cgroup).catch((e) => console.error(`sockpitd: sandbox ${id}: ${(e as Error).message}`));
+      if (netns) netns.pool.release(netns.fd);
       throw err;
     }
-    const sandbox = new Sandbox(this, id, cgroup, dirs, spec);
+    const sandbox = new Sandbox(this, id, cgroup, dirs, spec, netns, netnsFrom === 'own' && this.isolated);
     this.live.add(sandbox);
     return sandbox;
+  }
+
+  private takeNetns(from: NetnsSource): HeldNetns | null {
+    if (from === 'own' || this.coldNetns === null) return null;
+    const pool = from === 'cold' ? this.coldNetns : this.zygoteNetns;
+    if (pool === null) throw new SockpitError('unavailable', "the Zygotes' network namespaces are not ready (no Zygote user namespace)");
+    return { fd: pool.acquire(), pool };
   }
 
   /** Starts the instance host into a prepared sandbox: cgroup join, new namespaces, chroot, uid, exec. */
@@ -149,6 +208,8 @@ export class SandboxFactory {
     const env: Record<string, string> = { ...BASE_ENV };
     // the filter a Zygote installs in every instance it forks (it can't build one itself)
     if (this.filters) env.SOCKPIT_INSTANCE_SECCOMP = this.filters.instance.toString('base64');
+    // the filter it stacks on itself once it holds its PID namespace, before any package code runs
+    if (this.filters) env.SOCKPIT_ZYGOTE_SECCOMP = this.filters.zygoteServing.toString('base64');
     const { uid, gid, zygoteUid = 400_000, zygoteGid = 400_000 } = this.opts;
     const userns = { uidMap: `0 ${zygoteUid} 1\n${uid} ${uid} 1\n`, gidMap: `0 ${zygoteGid} 1\n${gid} ${gid} 1\n` };
     return this.spawnRuntime(sandbox, 'zygote.py', { uid: 0, gid: 0, pidNamespace: true, env, userns, seccomp: this.filters?.zygote });
@@ -180,7 +241,8 @@ export class SandboxFactory {
         gid: how.gid,
         cgroupProcsFds: this.joinFdsOf(sandbox.cgroup),
         fds: [this.devNull, outputWrite, outputWrite, channelChild],
-        namespaces: how.pidNamespace ? ['pid', 'uts', 'ipc'] : ['uts', 'ipc'],
+        namespaces: [...(how.pidNamespace ? ['pid' as const] : []), 'uts', 'ipc', ...(sandbox.ownNetns ? ['net' as const] : [])],
+        netns: sandbox.netns?.fd,
         hostname: 'sockpit',
         rlimits: { core: 0, nofile: 1024 },
         dieWithParent: true,
@@ -221,6 +283,8 @@ export class SandboxFactory {
 
   close(): void {
     clearInterval(this.killWatch);
+    this.coldNetns?.stop();
+    this.setZygoteUserns(null);
     for (const cgroup of [...this.joinFds.keys()]) this.forgetCgroup(cgroup);
     fs.closeSync(this.devNull);
   }
@@ -241,6 +305,10 @@ export class Sandbox {
     readonly cgroup: Cgroup,
     readonly dirs: SandboxDirs,
     private assigned: SandboxSpec,
+    /** its network namespace from a pool (null: the host's, or one of its own: ownNetns) */
+    readonly netns: HeldNetns | null = null,
+    /** its first process makes a network namespace of its own as it starts */
+    readonly ownNetns = false,
   ) {
     this.oomBaseline = factory.driver.oomKills(cgroup);
   }
@@ -397,7 +465,10 @@ export class Sandbox {
       };
       await step(() => this.instance?.kill());
       // kills every member and waits until the cgroup is empty (thawed): only then is the exit sure to come
-      if (await step(() => this.factory.pool.release(this.cgroup))) await step(() => this.instance?.exited());
+      const emptied = await step(() => this.factory.pool.release(this.cgroup));
+      if (emptied) await step(() => this.instance?.exited());
+      // the network namespace is reused only when every process that was in it is known to be gone
+      if (this.netns) await step(() => this.netns!.pool.release(this.netns!.fd, { reusable: emptied }));
       await step(() => unmountSandboxRoot(this.dirs));
       this.factory.live.delete(this);
     })();

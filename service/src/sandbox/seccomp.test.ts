@@ -78,13 +78,20 @@ test('Zygotes may chroot and make PID, UTS and IPC namespaces, never user or net
   assert.equal(run(f, SYS.bpf), EPERM);
 });
 
-test('setns: a Zygote may join a PID namespace (its own, after forking an instance) and nothing else', () => {
+test('setns: a Zygote may join a PID namespace (its own, after forking an instance) or a network namespace (passed for what it forks), nothing else', () => {
   const z = buildFilter('zygote');
   const fd = 7;
   assert.equal(run(z, SYS.setns, fd, ARCH_X86_64, NEWPID), ALLOW);
-  for (const type of [0, NEWUSER, NEWNS, NEWNET, NEWUTS, NEWPID | NEWNET]) assert.equal(run(z, SYS.setns, fd, ARCH_X86_64, type), EPERM, `type ${type}`);
+  assert.equal(run(z, SYS.setns, fd, ARCH_X86_64, NEWNET), ALLOW);
+  for (const type of [0, NEWUSER, NEWNS, NEWUTS, NEWPID | NEWNET]) assert.equal(run(z, SYS.setns, fd, ARCH_X86_64, type), EPERM, `type ${type}`);
   assert.equal(run(z, SYS.read), ALLOW, 'the checks after it still see the system call number');
   assert.equal(run(buildFilter('instance'), SYS.setns, fd, ARCH_X86_64, NEWPID), EPERM, 'instances: never');
+});
+
+test("zygote-serving: stacked on the Zygotes once they hold their PID namespace, it refuses pidfd_open and nothing else", () => {
+  const z = buildFilter('zygote-serving');
+  assert.equal(run(z, 434, 1), EPERM, 'pidfd_open');
+  for (const nr of [SYS.read, SYS.setns, SYS.clone, SYS.unshare]) assert.equal(run(z, nr), ALLOW, `syscall ${nr}`);
 });
 
 test('another architecture, or the x32 ABI, never gets through', () => {

@@ -6,10 +6,16 @@
 // that would change the machine: mounts, ptrace, modules, kexec, bpf, perf, keyrings, io_uring, setns, new
 // user/mount/network/cgroup/time namespaces, time and host name changes, reboot... The Zygote profile still
 // allows what forking into a sandbox needs (chroot; unshare and clone of PID, UTS and IPC namespaces; setns of
-// a PID namespace only, so a Zygote can return to its own after it forked an instance into a new one).
+// a PID namespace, so a Zygote can return to its own after it forked an instance into a new one, and of a network
+// namespace, so what it forks joins the one sockpitd passed for it).
 // clone3 answers ENOSYS: its flags sit in memory a filter can't read, and libc falls back to clone.
+//
+// A third, 'zygote-serving', is stacked on the first Zygote once it holds a handle on its own PID namespace
+// (zygote.py main), before any package code runs: it refuses pidfd_open. Zygotes are root in the user namespace
+// that owns every Zygote-world network namespace, and setns takes a pidfd: with pidfd_open, package code could
+// join the network namespace of any process it can name by pid (another function's instance).
 
-export type Profile = 'instance' | 'zygote';
+export type Profile = 'instance' | 'zygote' | 'zygote-serving';
 
 const AUDIT_ARCH_X86_64 = 0xc000003e;
 const X32_SYSCALL_BIT = 0x40000000;
@@ -69,6 +75,7 @@ const NR: Record<string, number> = {
   fsmount: 432,
   fspick: 433,
   clone3: 435,
+  pidfd_open: 434,
   pidfd_getfd: 438,
   mount_setattr: 442,
 };
@@ -100,13 +107,14 @@ export interface Rules {
   deny: string[];
   /** refused with EPERM when their first argument has any of these bits (clone and unshare flags) */
   denyFlags: Record<string, number>;
-  /** refused with EPERM unless their second argument is exactly this value (setns's namespace type) */
-  onlyArg1?: Record<string, number>;
+  /** refused with EPERM unless their second argument is exactly one of these values (setns's namespace type) */
+  onlyArg1?: Record<string, number[]>;
   /** answered ENOSYS, so libc falls back to an older call the filter can inspect */
   enosys: string[];
 }
 
 export function rulesFor(profile: Profile): Rules {
+  if (profile === 'zygote-serving') return { deny: ['pidfd_open'], denyFlags: {}, enosys: [] };
   if (profile === 'instance') {
     return {
       deny: [...ALWAYS_DENIED, 'chroot', 'unshare', 'sethostname'],
@@ -117,7 +125,7 @@ export function rulesFor(profile: Profile): Rules {
   return {
     deny: ALWAYS_DENIED.filter((name) => name !== 'setns'),
     denyFlags: { clone: ALL_NAMESPACES & ~ZYGOTE_NAMESPACES, unshare: ALL_NAMESPACES & ~ZYGOTE_NAMESPACES },
-    onlyArg1: { setns: CLONE_NEWPID },
+    onlyArg1: { setns: [CLONE_NEWPID, CLONE_NEWNET] },
     enosys: ['clone3'],
   };
 }
@@ -170,14 +178,13 @@ function program(rules: Rules): Insn[] {
       { code: LD_W_ABS, k: OFF_NR },
     );
   }
-  for (const [name, value] of Object.entries(rules.onlyArg1 ?? {})) {
-    // an int argument: the kernel reads its low 32 bits only, so they are all a filter must check
-    p.push(
-      { code: JEQ_K, k: nr(name), jt: 0, jf: 3 },
-      { code: LD_W_ABS, k: OFF_ARG1 },
-      { code: JEQ_K, k: value, jt: 0, jf: 'eperm' },
-      { code: LD_W_ABS, k: OFF_NR },
+  for (const [name, values] of Object.entries(rules.onlyArg1 ?? {})) {
+    // an int argument: the kernel reads its low 32 bits only, so they are all a filter must check. Each value
+    // that matches skips to the reload of nr; the last one that does not is refused.
+    const checks: Insn[] = values.map((value, i) =>
+      i < values.length - 1 ? { code: JEQ_K, k: value, jt: values.length - 1 - i, jf: 0 } : { code: JEQ_K, k: value, jt: 0, jf: 'eperm' },
     );
+    p.push({ code: JEQ_K, k: nr(name), jt: 0, jf: checks.length + 2 }, { code: LD_W_ABS, k: OFF_ARG1 }, ...checks, { code: LD_W_ABS, k: OFF_NR });
   }
   p.push({ code: RET_K, k: RET_ALLOW });
   return p;

@@ -174,17 +174,24 @@ export class ZygoteManager {
 
   private async startFirst(): Promise<ZygoteProcess> {
     if (this.closed) throw new SockpitError('unavailable', 'the Zygote tier is closed');
-    const sandbox = this.factory.prepare({ codeDir: null, paths: [], environment: {}, limits: this.opts.limits });
+    // it makes the Zygotes' user namespace as it starts, and a network namespace owned by it
+    const sandbox = this.factory.prepare({ codeDir: null, paths: [], environment: {}, limits: this.opts.limits }, 'own');
     let process: ZygoteProcess;
     try {
       const started = this.factory.startZygote(sandbox);
       process = new ZygoteProcess(started.process, started.channelFd, started.outputFd, sandbox, this.opts.timeoutMs);
+      // every other sandbox of the tier gets a network namespace owned by that user namespace: only those can
+      // its root (the Zygotes, root there and nowhere else) join for what it forks
+      if (this.factory.isolated) this.factory.setZygoteUserns(fs.openSync(`/proc/${started.process.pid}/ns/user`, 'r'));
     } catch (err) {
       await sandbox.destroy();
       throw err;
     }
     void process.exited().then(() => {
-      if (this.first === process) this.first = null;
+      if (this.first === process) {
+        this.first = null;
+        this.factory.setZygoteUserns(null); // its user namespace is gone with every Zygote in it
+      }
       void sandbox.destroy();
     });
     try {
@@ -212,7 +219,7 @@ export class ZygoteManager {
 
   /** Forks the Zygote of `node` (just added to the tree) from `from`, which imports `imports` on `paths`. */
   private async forkZygote(from: ZygoteProcess, node: Node, paths: string[], imports: string[], parent: Node | null = null): Promise<Node> {
-    const sandbox = this.factory.prepare({ codeDir: null, paths, environment: {}, limits: this.opts.limits });
+    const sandbox = this.factory.prepare({ codeDir: null, paths, environment: {}, limits: this.opts.limits }, 'zygote');
     const [controlParent, controlChild] = native.socketpair();
     const [outputRead, outputWrite] = native.pipe();
     let process: ZygoteProcess | undefined;
@@ -246,7 +253,7 @@ export class ZygoteManager {
     const zygote = node.process!;
     const started = performance.now();
     const spare = await zygote.takeSpare();
-    const sandbox = spare ? spare.sandbox : this.factory.prepare(spec);
+    const sandbox = spare ? spare.sandbox : this.factory.prepare(spec, 'zygote');
     if (spare) {
       try {
         sandbox.assign(spec);
@@ -313,7 +320,7 @@ export class ZygoteManager {
     if (!zygote?.alive || this.closed) return null;
     let sandbox: Sandbox;
     try {
-      sandbox = this.factory.prepare({ codeDir: null, paths: [], environment: {}, limits: this.opts.spareLimits });
+      sandbox = this.factory.prepare({ codeDir: null, paths: [], environment: {}, limits: this.opts.spareLimits }, 'zygote');
     } catch {
       return null; // the pool is exhausted, say: calls come first
     }
@@ -328,14 +335,17 @@ export class ZygoteManager {
 
   /**
    * One fork request to `process` (the Zygote of `node`, or the first Zygote when node is null): sends
-   * [...ends, root, cgroup join files] and closes our copies. `onProcess`: ZygoteProcess.fork.
+   * [...ends, root, network namespace (when isolated), cgroup join files] and closes our copies (the network
+   * namespace stays the sandbox's). `onProcess`: ZygoteProcess.fork.
    */
   private async fork(process: ZygoteProcess, node: Node | null, sandbox: Sandbox, ends: number[], request: ForkRequest, onProcess?: (p: ProcessHandle) => void) {
     const root = fs.openSync(sandbox.dirs.root, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
     const join = this.factory.joinFdsOf(sandbox.cgroup);
     try {
       const members = () => this.factory.driver.members(sandbox.cgroup);
-      return await this.thawedFor(process, node, () => process.fork(request, [...ends, root, ...join], join.length, members, onProcess));
+      const netns = sandbox.netns ? [sandbox.netns.fd] : [];
+      const fds = [...ends, root, ...netns, ...join];
+      return await this.thawedFor(process, node, () => process.fork({ ...request, netns: netns.length }, fds, join.length, members, onProcess));
     } finally {
       for (const fd of [...ends, root]) fs.closeSync(fd);
     }

@@ -22,6 +22,8 @@ export interface ForkRequest {
   uid: number;
   gid: number;
   hostname: string;
+  /** 1: a network namespace fd follows the root fd, which the new process joins; 0: it keeps its parent's */
+  netns?: number;
 }
 
 export interface Forked {
@@ -127,7 +129,7 @@ export class ZygoteProcess {
   }
 
   /**
-   * Forks a new process. `fds` are [channel, output, root, ...cgroup join files], for every kind; they are
+   * Forks a new process. `fds` are [channel, output, root, netns (request.netns), ...cgroup join files], for every kind; they are
    * sent, not kept: the caller closes its copies. `members` lists the pids in the new
    * process's cgroup (it is found there: the pid the Zygote reports is one of its own namespace). `onProcess`
    * gets the new process as soon as it is known, before it is ready. Resolves once it is ready.

@@ -34,6 +34,11 @@ export interface TestDaemon {
 export interface StartOptions {
   /** runs after the test's directories exist and before the daemon starts (e.g. to mount something into its state) */
   beforeStart?: (paths: { dir: string; stateDir: string }) => void;
+  /**
+   * Starts the daemon in a network namespace made for it, after running these shell commands in it (the test's
+   * stand-in for the host's network: the machine's own interfaces are never touched).
+   */
+  hostNetns?: string;
 }
 
 export async function startDaemon(config: Record<string, unknown> = {}, opts: StartOptions = {}): Promise<TestDaemon> {
@@ -47,7 +52,9 @@ export async function startDaemon(config: Record<string, unknown> = {}, opts: St
   let proc: ChildProcess;
 
   const launch = async () => {
-    proc = spawn(process.execPath, [CLI, 'daemon', '--socket', socket, '--state-dir', stateDir, '--config', configFile], {
+    const argv = [process.execPath, CLI, 'daemon', '--socket', socket, '--state-dir', stateDir, '--config', configFile];
+    const command = opts.hostNetns === undefined ? argv : ['unshare', '--net', '--', 'sh', '-ec', `${opts.hostNetns}\nexec "$@"`, 'sh', ...argv];
+    proc = spawn(command[0], command.slice(1), {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: envOwnedBy(process.pid), // a test run killed mid-way leaves no daemon behind
     });
@@ -128,6 +135,35 @@ export async function expectedProcesses(client: SockpitClient): Promise<number> 
 /** Waits until the processes in the daemon's cgroups are exactly the ones it accounts for. */
 export function noStrayProcesses(d: TestDaemon, ms = 5000): Promise<void> {
   return eventually(async () => processesOf(d.stateDir).length === (await expectedProcesses(d.client)), 'no stray processes', ms);
+}
+
+/** The children of a process (of its main thread, which is where ours fork); none once it is gone. */
+export function childrenOf(pid: number): number[] {
+  try {
+    return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** Every process below pid, children first. */
+export function descendantsOf(pid: number): number[] {
+  const found: number[] = [];
+  for (let queue = childrenOf(pid); queue.length > 0; ) {
+    const next = queue.shift()!;
+    found.push(next);
+    queue.push(...childrenOf(next));
+  }
+  return found;
+}
+
+/** The command line of a process, arguments joined by spaces; '' once it is gone. */
+export function cmdlineOf(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+  } catch {
+    return '';
+  }
 }
 
 export async function eventually(check: () => boolean | Promise<boolean>, what: string, ms = 5000): Promise<void> {

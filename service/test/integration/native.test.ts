@@ -253,6 +253,40 @@ function defineTests(): void {
   // --- spawn -----------------------------------------------------------------------------------------------
 
   describe('spawn', () => {
+    test('makeNetns makes a network namespace with loopback up and nothing else; a spawned child joins it', async () => {
+      const fd = native.makeNetns();
+      try {
+        const made = fs.readlinkSync(`/proc/self/fd/${fd}`);
+        assert.notEqual(made, fs.readlinkSync('/proc/self/ns/net'));
+        const code = [
+          'import json, os, socket',
+          's = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1)',
+          'socket.create_connection(s.getsockname()).close()',
+          'print(json.dumps({"ifs": sorted(n for _, n in socket.if_nameindex()), "ns": os.readlink("/proc/self/ns/net")}))',
+        ].join('\n');
+        const { status, stdout } = await runPython(code, { netns: fd });
+        assert.equal(status.code, 0, stdout);
+        const out = JSON.parse(stdout) as { ifs: string[]; ns: string };
+        assert.deepEqual(out.ifs, ['lo']);
+        assert.equal(out.ns, made);
+      } finally {
+        fs.closeSync(fd);
+      }
+    });
+
+    test('makeNetnsAsync makes one on a worker thread; with a user namespace fd, one owned by it', async () => {
+      const fd = await native.makeNetnsAsync();
+      const userns = fs.openSync('/proc/self/ns/user', 'r');
+      try {
+        assert.match(fs.readlinkSync(`/proc/self/fd/${fd}`), /^net:\[\d+\]$/);
+        assert.notEqual(fs.readlinkSync(`/proc/self/fd/${fd}`), fs.readlinkSync('/proc/self/ns/net'));
+        // our own user namespace: setns into the one we are in is refused (EINVAL), as the kernel says
+        await assert.rejects(native.makeNetnsAsync(userns), (err: NodeJS.ErrnoException) => err.code === 'EINVAL' && err.syscall === 'setns');
+      } finally {
+        closeAll(fd, userns);
+      }
+    });
+
     test('into a chroot of a tiny root: PID 1, dropped uid, own hostname, read-only /, limits, clean fds', { timeout: 20000 }, async (t) => {
       const root = tinyRoot(t);
       const code = [
@@ -579,7 +613,9 @@ function defineTests(): void {
         ['spawn env', () => native.spawn({ ...spawnBase, env: ['NOEQUALS'] }), /K=V/],
         ['spawn uid', () => native.spawn({ ...spawnBase, uid: -1 }), /uid must be an integer/],
         ['spawn fd', () => native.spawn({ ...spawnBase, fds: [1.5] }), /fds\[0\] must be an integer/],
-        ['spawn ns', () => raw.spawn({ ...spawnBase, namespaces: ['net'] }), /namespaces may only hold/],
+        ['spawn ns', () => raw.spawn({ ...spawnBase, namespaces: ['mnt'] }), /namespaces may only hold/],
+        ['spawn netns and net', () => native.spawn({ ...spawnBase, namespaces: ['net'], netns: 0 }), /netns and the 'net' namespace exclude each other/],
+        ['makeNetns', () => raw.makeNetns('x'), /^makeNetns\(usernsFd\?: number.*usernsFd must be a number/],
         ['hostname without uts', () => native.spawn({ ...spawnBase, hostname: 'x' }), /hostname needs the 'uts' namespace/],
         ['rlimit', () => raw.spawn({ ...spawnBase, rlimits: { cpu: 1 } }), /unknown rlimit 'cpu'/],
         ['watchExit cb', () => raw.watchExit(0, 'nope'), /callback must be a function/],

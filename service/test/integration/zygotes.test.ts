@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { buildWheelhouse } from '../fixtures/wheels';
-import { eventually, noStrayProcesses, pidInZygoteNamespace, processesOf, startDaemon, TestDaemon } from './harness';
+import { childrenOf, eventually, noStrayProcesses, pidInZygoteNamespace, processesOf, startDaemon, TestDaemon } from './harness';
 import type { Published } from '../../src/telemetry/events';
 
 let d: TestDaemon;
@@ -189,8 +189,6 @@ test('a Zygote killed between calls leaves the tree; its requests fall back and 
   assert.ok((await d.client.zygotes()).some((z) => z.parent === null && z.id !== base.id), 'a new base Zygote');
 });
 
-const childrenOf = (pid: number) =>
-  fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
 /** a spare: a child of the Zygote with no function's code in its sandbox yet */
 const sparesOf = (pid: number) => childrenOf(pid).filter((c) => !fs.existsSync(`/proc/${c}/root/handler/f.py`));
 
