@@ -61,3 +61,11 @@ test('scratch, admission and package-cache limits: defaults, and bad values name
   assert.throws(() => buildConfig({ packages: { maxPackageMb: 4096, maxCacheMb: 1024 } }, {}), /maxPackageMb: must not exceed packages\.maxCacheMb/);
   assert.throws(() => buildConfig({ api: { maxSockets: 1 } }, {}), /api\.maxSockets: unknown setting/);
 });
+
+test('limits.max: the ceilings are validated, and no default may be above its ceiling', () => {
+  assert.equal(buildConfig({}, {}).limits.max.memoryMb, 4096);
+  assert.throws(() => buildConfig(parseConfigText('limits:\n  memoryMb: 8192\n', 'f'), {}), /limits\.memoryMb: 8192 is above limits\.max\.memoryMb \(4096\)/);
+  assert.equal(buildConfig(parseConfigText('limits:\n  memoryMb: 8192\n  max:\n    memoryMb: 16384\n', 'f'), {}).limits.memoryMb, 8192);
+  assert.throws(() => buildConfig(parseConfigText('limits:\n  max:\n    pids: 0\n', 'f'), {}), /limits\.max\.pids/);
+  assert.throws(() => buildConfig(parseConfigText('deploy:\n  maxFiles: 0\n', 'f'), {}), /deploy\.maxFiles/);
+});

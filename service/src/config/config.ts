@@ -28,7 +28,8 @@ export interface Config {
   sandboxUid: number;
   sandboxGid: number;
   pool: { initial: number; max: number };
-  limits: FunctionLimits;
+  /** per sandbox, unless ol.yaml says otherwise; `max`: the operator's ceiling on what ol.yaml may ask for */
+  limits: FunctionLimits & { max: FunctionLimits };
   /** each sandbox's /tmp + /host: a tmpfs of its own, sized from its memory limit */
   scratch: {
     /** the share of the sandbox's memory limit its scratch may hold */
@@ -97,8 +98,15 @@ export interface Config {
   maxBodyBytes: number;
   /** largest result a function may return (413 beyond) */
   maxResultBytes: number;
-  /** largest deployable function folder */
-  maxFunctionBytes: number;
+  /** what one deploy's upload may hold (functions/upload-limits.ts) */
+  deploy: {
+    /** bytes of the tar stream (413 beyond) */
+    maxBytes: number;
+    /** files and directories in it (413 beyond) */
+    maxFiles: number;
+    /** path components of its deepest entry (413 beyond) */
+    maxDepth: number;
+  };
 }
 
 export const DEFAULT_CONFIG: Config = {
@@ -110,7 +118,7 @@ export const DEFAULT_CONFIG: Config = {
   sandboxUid: 65534,
   sandboxGid: 65534,
   pool: { initial: 8, max: 512 },
-  limits: { memoryMb: 256, pids: 64, cpus: 1, timeoutMs: 30_000 },
+  limits: { memoryMb: 256, pids: 64, cpus: 1, timeoutMs: 30_000, max: { memoryMb: 4096, pids: 1024, cpus: 4, timeoutMs: 900_000 } },
   scratch: { memoryShare: 0.5, inodesPerMb: 256 },
   warm: { memoryBudgetMb: 1024, idleTtlMs: 600_000 },
   packages: { indexUrl: null, findLinks: null, wheelsOnly: true, pipPython: '/usr/bin/python3', maxPackageMb: 1024, maxPackageFiles: 100_000, maxCacheMb: 10_240 },
@@ -120,7 +128,7 @@ export const DEFAULT_CONFIG: Config = {
   maxConcurrentCalls: 64,
   maxBodyBytes: 6 * 1024 * 1024,
   maxResultBytes: 6 * 1024 * 1024,
-  maxFunctionBytes: 64 * 1024 * 1024,
+  deploy: { maxBytes: 64 * 1024 * 1024, maxFiles: 10_000, maxDepth: 32 },
 };
 
 /** What the command line may set; undefined means "not given". */
@@ -230,6 +238,10 @@ function validate(cfg: Config, problems: string[]): void {
     problems.push(`scratch.memoryShare: must be a number in (0, 1], got ${cfg.scratch.memoryShare}`);
   }
   int('scratch.inodesPerMb', cfg.scratch.inodesPerMb, 1, 1 << 16);
+  validateLimits(cfg.limits.max, 'limits.max', problems);
+  for (const key of LIMIT_KEYS) {
+    if (cfg.limits[key] > cfg.limits.max[key]) problems.push(`limits.${key}: ${cfg.limits[key]} is above limits.max.${key} (${cfg.limits.max[key]})`);
+  }
   int('warm.memoryBudgetMb', cfg.warm.memoryBudgetMb, 0, 1 << 20);
   int('warm.idleTtlMs', cfg.warm.idleTtlMs, 0, 7 * 24 * 3600_000);
   absolute('packages.findLinks', cfg.packages.findLinks);
@@ -265,8 +277,12 @@ function validate(cfg: Config, problems: string[]): void {
   int('maxConcurrentCalls', cfg.maxConcurrentCalls, 1, 65536);
   int('maxBodyBytes', cfg.maxBodyBytes, 1024, 1 << 30);
   int('maxResultBytes', cfg.maxResultBytes, 1024, 1 << 30);
-  int('maxFunctionBytes', cfg.maxFunctionBytes, 1024, 2 ** 40);
+  int('deploy.maxBytes', cfg.deploy.maxBytes, 1024, 2 ** 40);
+  int('deploy.maxFiles', cfg.deploy.maxFiles, 1, 1 << 24);
+  int('deploy.maxDepth', cfg.deploy.maxDepth, 1, 256);
 }
+
+export const LIMIT_KEYS = ['memoryMb', 'pids', 'cpus', 'timeoutMs'] as const satisfies ReadonlyArray<keyof FunctionLimits>;
 
 export function validateLimits(limits: FunctionLimits, at: string, problems: string[]): void {
   const check = (name: keyof FunctionLimits, min: number, max: number, integer = true) => {

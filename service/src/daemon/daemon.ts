@@ -11,7 +11,8 @@ import { Config } from '../config';
 import { SockpitError } from '../errors';
 import { CgroupDriver, CgroupMode, CgroupPool, createDriver, layoutForSandboxes, readLayout } from '../cgroups';
 import { FunctionStore } from '../functions/store';
-import { deployFunction } from '../functions/deploy';
+import { deployFunction, INCOMING, Upload } from '../functions/deploy';
+import { Caller, checkMayManage } from '../functions/ownership';
 import { validateName } from '../functions/spec';
 import { SandboxFactory } from '../sandbox/sandbox';
 import { assembleBase, removeBase, removeTree } from '../sandbox/rootfs';
@@ -263,14 +264,17 @@ export class Daemon implements ApiBackend {
     return this.store.get(name);
   }
 
-  async deploy(name: string, source: unknown) {
+  async deploy(name: string, upload: Upload, caller: Caller | null) {
     const previous = this.store.get(validateName(name));
     const held: Array<() => void> = [];
-    const fn = await deployFunction(this.store, name, source, {
+    const fn = await deployFunction(this.store, name, upload, caller, {
       functionsDir: this.paths.functionsDir,
-      maxBytes: this.config.maxFunctionBytes,
+      limits: this.config.deploy,
       defaultLimits: this.config.limits,
+      maxLimits: this.config.limits.max,
       python: this.config.packages.pipPython,
+      compileUid: this.config.sandboxUid,
+      compileGid: this.config.sandboxGid,
       resolvePackages: async (requirements) => {
         const closure = await this.cache.resolve(requirements);
         held.push(this.cache.hold(closure.map((p) => p.key))); // not evicted before the function is stored
@@ -282,9 +286,10 @@ export class Daemon implements ApiBackend {
     return fn;
   }
 
-  async remove(name: string): Promise<boolean> {
+  async remove(name: string, caller: Caller | null): Promise<boolean> {
     const previous = this.store.get(name);
     if (!previous) return false;
+    checkMayManage(caller, previous, 'delete');
     this.store.delete(name);
     await this.provisioner.retire(name, previous.codeDir);
     this.bus.publish({ type: 'function', action: 'removed', name, version: null });
@@ -361,6 +366,8 @@ function groupId(name: string): number | null {
 /** Code snapshots no deployed function points at (left by a crash between deploy and clean-up). */
 function removeUnusedCode(functionsDir: string, store: FunctionStore): void {
   const keep = new Set(store.list().map((f) => f.codeDir));
+  // uploads a crash interrupted
+  fs.rmSync(path.join(functionsDir, INCOMING), { recursive: true, force: true });
   for (const name of fs.readdirSync(functionsDir)) {
     const dir = path.join(functionsDir, name);
     for (const version of fs.readdirSync(dir)) {
