@@ -214,7 +214,7 @@ describe('deploy by upload', () => {
     });
     const run = await d.client.run('trapper');
     assert.equal(run.result, 'ready');
-    const inDaemon = path.join(d.stateDir, 'sandboxes', run.sandbox!, 'tmp', 'evil');
+    const inDaemon = path.join(d.stateDir, 'sandboxes', run.sandbox!, 'scratch', 'tmp', 'evil'); // its /tmp (rootfs.ts)
     // 1. naming the path, as the panel's proxy let a function do: there is no such form any more
     const byPath = await put(d.client, 'evil', Buffer.from(JSON.stringify({ path: inDaemon })), 'application/json');
     assert.equal(byPath.status, 400);
