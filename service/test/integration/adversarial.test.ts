@@ -7,9 +7,13 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
 import { buildWheelhouse } from '../fixtures/wheels';
 import { ApiError } from '../../src/client';
 import { eventually, pidInZygoteNamespace, processesOf, startDaemon, TestDaemon, noStrayProcesses } from './harness';
+
+const CLI = path.resolve(__dirname, '../../../bin/sockpit.js');
 
 // Runs in the sandbox: tries one thing and reports what happened instead of raising.
 const ATTEMPT = `
@@ -140,6 +144,81 @@ function adversarialSuite(zygotes: boolean): void {
     assert.equal((await d.client.run('canary')).result, 'alive');
     return r.result as Record<string, string>;
   }
+
+  // Issue 12's chain, one test per step (step 3, a deploy of a planted folder, is in deploy.test.ts).
+  test("issue 12's chain, step 1: a function reaches no TCP service on the host's loopback", async () => {
+    const banner = `host-service-${crypto.randomUUID()}`;
+    const server = net.createServer((c) => c.end(banner));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (server.address() as net.AddressInfo).port;
+      await d.deploy('loopback-prober', {
+        'f.py': [
+          'import socket',
+          'def f(e):',
+          '    try:',
+          '        with socket.create_connection(("127.0.0.1", e["port"]), timeout=3) as s:',
+          '            return {"got": s.recv(200).decode()}',
+          '    except OSError as err:',
+          '        return {"refused": type(err).__name__}',
+          '',
+        ].join('\n'),
+      });
+      const run = await d.client.run('loopback-prober', { port });
+      assert.equal(run.status, 200, JSON.stringify(run.error));
+      const result = run.result as { got?: string; refused?: string };
+      assert.ok(!String(result.got ?? '').includes(banner), `the function read the host's service: ${JSON.stringify(result)}`);
+      assert.ok(result.refused, JSON.stringify(result));
+    } finally {
+      server.close();
+    }
+  });
+
+  test("issue 12's chain, step 2: a function can't use the web panel to read other functions' environment", async () => {
+    const secret = `k-${crypto.randomUUID()}`;
+    await d.deploy('secretive', { 'f.py': 'def f(e):\n    return 1\n', 'ol.yaml': `environment:\n  API_KEY: ${secret}\n` });
+    const runtime = fs.mkdtempSync('/tmp/sockpit-adv-panel-');
+    const panel = spawn(process.execPath, [CLI, 'panel', '--socket', d.socket, '--port', '0', '--static-dir', runtime], {
+      env: { ...process.env, XDG_RUNTIME_DIR: runtime },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        let out = '';
+        panel.stdout!.on('data', (chunk) => {
+          out += chunk;
+          const m = /http:\/\/127\.0\.0\.1:(\d+)\//.exec(out);
+          if (m) resolve(Number(m[1]));
+        });
+        panel.once('exit', (code) => reject(new Error(`sockpit panel exited with ${code}: ${out}`)));
+      });
+      await d.deploy('panel-prober', {
+        'f.py': [
+          'import urllib.request',
+          'def f(e):',
+          '    out = {}',
+          '    for path in ["/api/v1/functions", "/api/v1/functions/secretive"]:',
+          '        req = urllib.request.Request("http://127.0.0.1:%d%s" % (e["port"], path), headers={"x-sockpit-panel": "1", "Host": "127.0.0.1:%d" % e["port"]})',
+          '        try:',
+          '            with urllib.request.urlopen(req, timeout=3) as r:',
+          '                out[path] = r.read().decode()',
+          '        except Exception as err:',
+          '            out[path] = "unreachable: " + type(err).__name__ + " " + str(getattr(err, "code", ""))',
+          '    return out',
+          '',
+        ].join('\n'),
+      });
+      const run = await d.client.run('panel-prober', { port });
+      assert.equal(run.status, 200, JSON.stringify(run.error));
+      const text = JSON.stringify(run.result);
+      assert.ok(!text.includes(secret), `a function read another function's environment: ${text}`);
+      for (const answer of Object.values(run.result as Record<string, string>)) assert.match(answer, /^unreachable: (?!HTTPError)/, text);
+    } finally {
+      panel.kill('SIGTERM');
+      await new Promise((resolve) => panel.once('exit', resolve));
+      fs.rmSync(runtime, { recursive: true, force: true });
+    }
+  });
 
   test('chroot escape, mount, ptrace, kernel modules, new namespaces and raw sockets are all refused', async () => {
     const out = await attempts(
