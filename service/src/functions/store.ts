@@ -4,7 +4,7 @@
 
 import Database from 'better-sqlite3';
 import { FunctionLimits } from '../config';
-import { Requirement } from './spec';
+import { FunctionNetwork, Requirement } from './spec';
 
 /** One package of a function's resolved closure, as sandboxes and Zygotes need it. */
 export interface PackageRef {
@@ -26,6 +26,8 @@ export interface FunctionRecord {
   environment: Record<string, string>;
   /** the function's own limits from ol.yaml (merged with the daemon's defaults at call time) */
   limits: Partial<FunctionLimits>;
+  /** ol.yaml `network` */
+  network: FunctionNetwork;
   requirements: Requirement[];
   /** the resolved closure of requirements, in a stable order */
   packages: PackageRef[];
@@ -39,6 +41,7 @@ interface Row {
   code_dir: string;
   environment: string;
   limits: string;
+  network: string;
   requirements: string;
   packages: string;
   deployed_at: string;
@@ -52,6 +55,7 @@ CREATE TABLE IF NOT EXISTS functions (
   code_dir TEXT NOT NULL,
   environment TEXT NOT NULL,
   limits TEXT NOT NULL,
+  network TEXT NOT NULL DEFAULT 'egress',
   requirements TEXT NOT NULL,
   packages TEXT NOT NULL DEFAULT '[]',
   deployed_at TEXT NOT NULL
@@ -70,6 +74,9 @@ export class FunctionStore {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.exec(SCHEMA);
+    // databases made before ol.yaml `network` existed
+    const columns = this.db.prepare('SELECT name FROM pragma_table_info(?)').all('functions') as { name: string }[];
+    if (!columns.some((c) => c.name === 'network')) this.db.exec("ALTER TABLE functions ADD COLUMN network TEXT NOT NULL DEFAULT 'egress'");
     for (const row of this.db.prepare('SELECT * FROM functions').all() as Row[]) {
       this.cache.set(row.name, fromRow(row));
     }
@@ -86,10 +93,10 @@ export class FunctionStore {
   put(record: FunctionRecord): void {
     this.db
       .prepare(
-        `INSERT INTO functions (name, version, source, code_dir, environment, limits, requirements, packages, deployed_at)
-         VALUES (@name, @version, @source, @code_dir, @environment, @limits, @requirements, @packages, @deployed_at)
+        `INSERT INTO functions (name, version, source, code_dir, environment, limits, network, requirements, packages, deployed_at)
+         VALUES (@name, @version, @source, @code_dir, @environment, @limits, @network, @requirements, @packages, @deployed_at)
          ON CONFLICT(name) DO UPDATE SET version = excluded.version, source = excluded.source,
-           code_dir = excluded.code_dir, environment = excluded.environment, limits = excluded.limits,
+           code_dir = excluded.code_dir, environment = excluded.environment, limits = excluded.limits, network = excluded.network,
            requirements = excluded.requirements, packages = excluded.packages, deployed_at = excluded.deployed_at`,
       )
       .run(toRow(record));
@@ -122,6 +129,7 @@ function toRow(r: FunctionRecord): Row {
     code_dir: r.codeDir,
     environment: JSON.stringify(r.environment),
     limits: JSON.stringify(r.limits),
+    network: r.network,
     requirements: JSON.stringify(r.requirements),
     packages: JSON.stringify(r.packages),
     deployed_at: r.deployedAt,
@@ -136,6 +144,7 @@ function fromRow(row: Row): FunctionRecord {
     codeDir: row.code_dir,
     environment: JSON.parse(row.environment),
     limits: JSON.parse(row.limits),
+    network: row.network === 'none' ? 'none' : 'egress',
     requirements: JSON.parse(row.requirements),
     packages: JSON.parse(row.packages),
     deployedAt: row.deployed_at,
