@@ -56,7 +56,7 @@ export async function deployFunction(store: FunctionStore, name: string, source:
     codeDir,
     environment: ol.environment,
     limits: ol.limits,
-    network: ol.network,
+    network: ol.network ?? 'egress',
     requirements,
     packages,
     deployedAt: new Date().toISOString(),

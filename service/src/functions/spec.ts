@@ -41,8 +41,8 @@ export function parseRequirements(text: string): Requirement[] {
 export interface OlYaml {
   environment: Record<string, string>;
   limits: Partial<FunctionLimits>;
-  /** none: loopback only; egress (default): outbound connections past the daemon's deny list */
-  network: FunctionNetwork;
+  /** none: loopback only; egress (the default, when absent): outbound connections past the daemon's deny list */
+  network?: FunctionNetwork;
 }
 
 export type FunctionNetwork = 'egress' | 'none';
@@ -54,7 +54,7 @@ export function parseOlYaml(text: string): OlYaml {
   } catch (err) {
     throw badRequest(`ol.yaml is not valid YAML: ${(err as Error).message}`);
   }
-  const result: OlYaml = { environment: {}, limits: {}, network: 'egress' };
+  const result: OlYaml = { environment: {}, limits: {} };
   if (doc === null || doc === undefined) return result;
   if (typeof doc !== 'object' || Array.isArray(doc)) throw badRequest('ol.yaml must be a map');
   const { environment, limits, network } = doc as Record<string, unknown>;
