@@ -74,8 +74,10 @@ export class NetnsPool {
   private readonly inUse = new Map<number, Held>();
   private state: 'running' | 'stopped' = 'running';
   private refill: NodeJS.Timeout | null = null;
-  /** namespaces being made (and their egress started) off the JS thread: counted against max */
+  /** namespaces being made ahead (and their egress started) off the JS thread: counted against max */
   private making = 0;
+  /** namespaces with egress being made for an acquire() that found none (its own, not for waiters) */
+  private makingOnDemand = 0;
   /** acquire() calls waiting for a namespace with egress that is being made */
   private readonly waiters: { resolve: (held: Held) => void; reject: (err: Error) => void }[] = [];
   private madeOnDemand = 0;
@@ -112,7 +114,7 @@ export class NetnsPool {
     if (!held && want === 'egress' && this.making > this.waiters.length) {
       held = await new Promise<Held>((resolve, reject) => this.waiters.push({ resolve, reject })); // one being made
     } else if (!held) {
-      if (this.inUse.size + this.making >= this.opts.max) {
+      if (this.inUse.size + this.making + this.makingOnDemand >= this.opts.max) {
         throw new SockpitError('overloaded', `all ${this.opts.max} ${this.opts.name} network namespaces are in use`);
       }
       this.madeOnDemand++;
@@ -155,7 +157,7 @@ export class NetnsPool {
       free: this.free[this.opts.egress ? 'egress' : 'bare'].length,
       freeBare: this.opts.egress ? this.free.bare.length : 0,
       inUse: this.inUse.size,
-      starting: this.making,
+      starting: this.making + this.makingOnDemand,
       madeOnDemand: this.madeOnDemand,
       helpers: this.helpers.size,
       failed: this.failed,
@@ -179,7 +181,7 @@ export class NetnsPool {
     this.closeOwnerWhenIdle();
   }
 
-  /** Resolves once every helper this pool started has exited (after stop() and the release of those in use). */
+  /** Resolves once every helper running now has exited (after stop() and the release of those in use). */
   async helpersExited(): Promise<void> {
     await Promise.all([...this.helpers].map((h) => h.exited));
   }
@@ -210,9 +212,10 @@ export class NetnsPool {
     }
   }
 
-  /** Starts the egress path of a new namespace; on failure the namespace is closed. */
-  private async makeWithEgress(fd: number, counted = false): Promise<Held> {
-    if (counted) this.making++;
+  /** Starts the egress path of a new namespace; on failure the namespace is closed. onDemand: for an acquire(). */
+  private async makeWithEgress(fd: number, onDemand = false): Promise<Held> {
+    const counted = onDemand;
+    if (counted) this.makingOnDemand++;
     let helper: EgressHelper;
     const hosts = this.opts.egress!.hosts;
     const hostVersion = hosts.version;
@@ -223,7 +226,7 @@ export class NetnsPool {
       this.failed++;
       throw wrap(err, `Can't start the egress of a ${this.opts.name} network namespace`, { op: 'netns.egress' });
     } finally {
-      if (counted) this.making--;
+      if (counted) this.makingOnDemand--;
     }
     const held: Held = { fd, kind: 'egress', helper, hostVersion };
     this.helpers.add(helper);

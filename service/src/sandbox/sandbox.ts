@@ -106,6 +106,8 @@ export class SandboxFactory {
   /** network namespaces for cold sandboxes, and for the Zygotes' world (made once their user namespace exists) */
   private readonly coldNetns: NetnsPool | null;
   private zygoteNetns: NetnsPool | null = null;
+  /** stopped Zygote pools that may still have namespaces in use or helpers exiting (close() waits for them) */
+  private readonly oldPools = new Set<NetnsPool>();
   /** what both pools' egress paths share: the allow list and the watch on the host's addresses */
   private readonly egress: EgressOptions | null;
 
@@ -154,7 +156,11 @@ export class SandboxFactory {
    * it is gone: from then on sandboxes of the Zygotes' world get namespaces owned by it.
    */
   setZygoteUserns(usernsFd: number | null): void {
-    this.zygoteNetns?.stop();
+    for (const old of this.oldPools) if (old.stats().helpers + old.stats().inUse === 0) this.oldPools.delete(old);
+    if (this.zygoteNetns) {
+      this.zygoteNetns.stop(); // its namespaces in use are closed, their helpers killed, as they come back
+      this.oldPools.add(this.zygoteNetns);
+    }
     this.zygoteNetns = null;
     if (usernsFd === null) return;
     if (!this.opts.network || this.coldNetns === null) {
@@ -304,7 +310,7 @@ export class SandboxFactory {
   /** Closes what it holds; resolves once the pools' egress helpers have exited. */
   async close(): Promise<void> {
     clearInterval(this.killWatch);
-    const pools = [this.coldNetns, this.zygoteNetns];
+    const pools = [this.coldNetns, this.zygoteNetns, ...this.oldPools];
     this.coldNetns?.stop();
     this.setZygoteUserns(null);
     this.egress?.hosts.close();

@@ -204,6 +204,15 @@ function helpersOf(pid: number): number[] {
   });
 }
 
+/** whether a process runs (a zombie does not: it waits for whoever adopted it to reap it) */
+function running(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z /s.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 /** network namespaces (their "net:[inode]") the daemon holds open */
 function netnsHeldBy(pid: number): string[] {
   return fs.readdirSync(`/proc/${pid}/fd`).flatMap((fd) => {
@@ -216,11 +225,30 @@ function netnsHeldBy(pid: number): string[] {
   });
 }
 
-/** every process on the machine that is in, or holds an fd of, one of these network namespaces */
-function holdersOf(namespaces: string[]): number[] {
-  const wanted = new Set(namespaces);
-  return fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e)).map(Number).filter((p) => {
+/** the processes running now, by pid and start time */
+function processesNow(): Map<number, string> {
+  const out = new Map<number, string>();
+  for (const e of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
     try {
+      out.set(Number(e), startTimeOf(Number(e)));
+    } catch {
+      // gone while we looked
+    }
+  }
+  return out;
+}
+const startTimeOf = (pid: number) => fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[19];
+
+/**
+ * The processes of `among` (those that ran when the namespaces were noted: the kernel reuses a freed
+ * namespace's inode number for new ones, other daemons' too) that are in, or hold an fd of, one of them.
+ */
+function holdersOf(namespaces: string[], among: Map<number, string>): number[] {
+  const wanted = new Set(namespaces);
+  return [...among.keys()].filter((p) => {
+    try {
+      if (startTimeOf(p) !== among.get(p)) return false; // another process with its pid
       if (wanted.has(netnsOf(p))) return true;
       return fs.readdirSync(`/proc/${p}/fd`).some((fd) => {
         try {
@@ -256,13 +284,14 @@ function isolatedSuite(config: Record<string, unknown>, zygotes: boolean): void 
     const stateDir = d?.stateDir;
     const helpers = d ? helpersOf(d.pid) : [];
     const namespaces = d ? netnsHeldBy(d.pid) : [];
+    const then = processesNow();
     await d?.stop();
     if (stateDir) {
       assert.deepEqual(processesOf(stateDir), [], 'no process of the daemon is left');
       assert.deepEqual(cgroupsOf(stateDir), [], 'no cgroup of the daemon is left');
       assert.ok(helpers.length >= READY, `egress helpers ran: ${helpers.length}`);
-      assert.deepEqual(helpers.filter((pid) => fs.existsSync(`/proc/${pid}`)), [], 'no egress helper (slirp4netns) is left');
-      assert.deepEqual(holdersOf(namespaces), [], 'nothing holds any of its network namespaces');
+      assert.deepEqual(helpers.filter(running), [], 'no egress helper (slirp4netns) is left');
+      assert.deepEqual(holdersOf(namespaces, then), [], 'nothing holds any of its network namespaces');
     }
   });
 
@@ -436,6 +465,19 @@ function isolatedSuite(config: Record<string, unknown>, zygotes: boolean): void 
     assert.equal(r.status, 200, JSON.stringify(r.error));
     assert.equal((r.result as Record<string, unknown>).internet, 'connected', 'the next call gets a namespace with a live helper');
   });
+
+  if (!zygotes) {
+    // last: the restarted daemon is in a new stand-in host, without the servers above
+    test('a daemon killed with SIGKILL leaves no egress helper behind: each exits when the pipe only the daemon held closes', async () => {
+      const helpers = helpersOf(d.pid);
+      assert.ok(helpers.length >= READY);
+      const namespaces = netnsHeldBy(d.pid);
+      const then = processesNow();
+      await d.killAndRestart();
+      await eventually(() => !helpers.some(running), 'the helpers of the killed daemon to exit');
+      await eventually(() => holdersOf(namespaces, then).length === 0, "nothing to hold the killed daemon's namespaces");
+    });
+  }
 }
 
 describe('network.mode host (comparison benchmarks only)', () => {
