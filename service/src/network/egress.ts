@@ -10,6 +10,8 @@
 // end only the daemon holds, so it exits with the daemon even if the daemon is killed.
 
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { SockpitError } from '../errors';
 import { egressRuleset, hostAddressUpdate } from './egress-rules';
 import type { HostAddressWatch } from './host-addresses';
@@ -19,7 +21,7 @@ export interface EgressOptions {
   allow: string[];
   /** the host's own addresses, refused in every namespace (the pools update them when they change) */
   hosts: HostAddressWatch;
-  /** programs, overridable for tests */
+  /** programs, absolute paths (findEgressTools) */
   slirp4netns?: string;
   nsenter?: string;
   nft?: string;
@@ -33,6 +35,34 @@ export interface EgressHelper {
   /** SIGKILL, by pid, once; exited resolves when it is reaped */
   kill(): void;
   alive(): boolean;
+}
+
+type EgressTools = Required<Pick<EgressOptions, 'slirp4netns' | 'nsenter' | 'nft'>>;
+
+/**
+ * The programs egress runs, as absolute paths (nft is in /usr/sbin, which a daemon's PATH may lack); refuses to
+ * start without them rather than failing every namespace, later, one by one.
+ */
+export function findEgressTools(): EgressTools {
+  const dirs = [...(process.env.PATH ?? '').split(':').filter((d) => d.startsWith('/')), '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+  const find = (program: string) =>
+    dirs.map((dir) => path.join(dir, program)).find((file) => {
+      try {
+        fs.accessSync(file, fs.constants.X_OK);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+  const found = { slirp4netns: find('slirp4netns'), nsenter: find('nsenter'), nft: find('nft') };
+  const missing = Object.entries(found).filter(([, file]) => file === undefined).map(([program]) => program);
+  if (missing.length > 0) {
+    throw new SockpitError(
+      'bad_request',
+      `network.egress needs ${missing.join(', ')} (Debian: apt-get install slirp4netns nftables util-linux), or set network.egress: false (loopback only)`,
+    );
+  }
+  return found as EgressTools;
 }
 
 /** Loads the rules into the namespace held by `netnsFd`, then starts slirp4netns on it; resolves once it is up. */

@@ -83,6 +83,8 @@ export class NetnsPool {
   private madeOnDemand = 0;
   private failed = 0;
   private readonly helpers = new Set<EgressHelper>();
+  /** egress being started (ahead or on demand): helpersExited() waits for these */
+  private readonly pending = new Set<Promise<unknown>>();
   /** updating the host addresses in the namespaces' rules; again: they changed once more meanwhile */
   private refreshing: Promise<void> | null = null;
   private refreshAgain = false;
@@ -183,6 +185,10 @@ export class NetnsPool {
 
   /** Resolves once every helper running now has exited (after stop() and the release of those in use). */
   async helpersExited(): Promise<void> {
+    // namespaces still being made get their helper killed as they finish (the pool is stopped); a host address
+    // update still running has an nsenter of its own
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+    await this.refreshing;
     await Promise.all([...this.helpers].map((h) => h.exited));
   }
 
@@ -219,13 +225,16 @@ export class NetnsPool {
     let helper: EgressHelper;
     const hosts = this.opts.egress!.hosts;
     const hostVersion = hosts.version;
+    const starting = startEgress(fd, this.opts.egress!, hosts.addresses);
+    this.pending.add(starting);
     try {
-      helper = await startEgress(fd, this.opts.egress!, hosts.addresses);
+      helper = await starting;
     } catch (err) {
       fs.closeSync(fd);
       this.failed++;
       throw wrap(err, `Can't start the egress of a ${this.opts.name} network namespace`, { op: 'netns.egress' });
     } finally {
+      this.pending.delete(starting);
       if (counted) this.makingOnDemand--;
     }
     const held: Held = { fd, kind: 'egress', helper, hostVersion };
@@ -285,9 +294,10 @@ export class NetnsPool {
   /** Makes one namespace off the JS thread (and starts its egress), then hands it to a waiting acquire or the free list. */
   private makeAhead(kind: NetnsKind): void {
     this.making++;
-    native
+    const made = native
       .makeNetnsAsync(this.opts.owner)
-      .then((fd) => (kind === 'egress' ? this.makeWithEgress(fd) : { fd, kind, helper: null }))
+      // no helper started for a pool stopped meanwhile: the namespace is only closed, below
+      .then((fd): Held | Promise<Held> => (kind === 'egress' && this.state === 'running' ? this.makeWithEgress(fd) : { fd, kind, helper: null }))
       .then(
         (held) => {
           this.making--;
@@ -309,6 +319,8 @@ export class NetnsPool {
           console.error(`sockpitd: Can't make a ${this.opts.name} network namespace: ${err.message}`); // tried again at the next hand-out
         },
       );
+    this.pending.add(made);
+    void made.finally(() => this.pending.delete(made));
   }
 
   /** Refills one namespace at a time: the event loop only hands the fd over and starts the helper. */

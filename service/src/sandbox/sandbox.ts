@@ -9,7 +9,7 @@ import * as native from '../../../native';
 import { FunctionLimits } from '../config';
 import { SockpitError, wrap } from '../errors';
 import type { Cgroup, CgroupDriver, CgroupPool, Limits } from '../cgroups';
-import type { EgressOptions } from '../network/egress';
+import { findEgressTools, type EgressOptions } from '../network/egress';
 import { HostAddressWatch } from '../network/host-addresses';
 import { NetnsPool, NetnsPoolStats } from '../network/netns-pool';
 import { InstanceReply } from './framing';
@@ -125,7 +125,7 @@ export class SandboxFactory {
   ) {
     fs.mkdirSync(opts.sandboxesDir, { recursive: true, mode: 0o700 });
     const net = opts.network;
-    this.egress = net?.mode === 'isolated' && net.egress ? { allow: net.egress.allow, hosts: new HostAddressWatch() } : null;
+    this.egress = net?.mode === 'isolated' && net.egress ? { allow: net.egress.allow, ...findEgressTools(), hosts: new HostAddressWatch() } : null;
     try {
       this.coldNetns = net?.mode === 'isolated' ? new NetnsPool({ name: 'cold', ready: net.ready, max: net.max, reuse: true, egress: this.egress }) : null;
     } catch (err) {

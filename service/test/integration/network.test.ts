@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { buildWheelhouse } from '../fixtures/wheels';
-import { cgroupsOf, eventually, noStrayProcesses, processesOf, startDaemon, TestDaemon } from './harness';
+import { cgroupsOf, cmdlineOf, eventually, noStrayProcesses, processesOf, startDaemon, TestDaemon } from './harness';
 
 const PORT = 47_080;
 const HOST_NET = [
@@ -291,7 +291,8 @@ function isolatedSuite(config: Record<string, unknown>, zygotes: boolean): void 
       assert.deepEqual(cgroupsOf(stateDir), [], 'no cgroup of the daemon is left');
       assert.ok(helpers.length >= READY, `egress helpers ran: ${helpers.length}`);
       assert.deepEqual(helpers.filter(running), [], 'no egress helper (slirp4netns) is left');
-      assert.deepEqual(holdersOf(namespaces, then), [], 'nothing holds any of its network namespaces');
+      const holders = holdersOf(namespaces, then);
+      assert.deepEqual(holders, [], `nothing holds any of its network namespaces: ${holders.map((p) => cmdlineOf(p)).join('; ')}`);
     }
   });
 
@@ -500,5 +501,31 @@ describe('network.mode host (comparison benchmarks only)', () => {
     const out = r.result as Record<string, unknown>;
     for (const t of TARGETS) assert.equal(out[t.name], 'connected', t.name);
     assert.equal((await d.client.status()).network?.cold, null);
+  });
+});
+
+describe('network.egress false: loopback only for every function, no helper', () => {
+  let d: TestDaemon;
+  let internet: ChildProcess | undefined;
+  before(async () => {
+    d = await startDaemon({ network: { egress: false, ready: READY } }, { hostNetns: HOST_NET });
+    internet = await startInternet(d);
+    await d.deploy('probe', { 'f.py': PROBE });
+  });
+  after(async () => {
+    await stopServer(internet);
+    await d?.stop();
+  });
+
+  test('a function sees its loopback only and reaches neither the internet nor the host', async () => {
+    const r = await d.client.run('probe', { targets: [INTERNET, ...TARGETS] });
+    assert.equal(r.status, 200, JSON.stringify(r.error));
+    const out = r.result as Record<string, unknown>;
+    assert.deepEqual(out.interfaces, ['lo']);
+    for (const t of ['internet', ...TARGETS.map((t) => t.name)]) assert.notEqual(out[t], 'connected', `${t}: ${JSON.stringify(out)}`);
+    const s = (await d.client.status()).network!;
+    assert.equal(s.egress, false);
+    assert.equal(s.cold!.helpers + (s.zygote?.helpers ?? 0), 0);
+    assert.deepEqual(helpersOf(d.pid), []);
   });
 });
