@@ -26,11 +26,18 @@ export interface BridgeError {
   detail?: unknown;
 }
 
+/**
+ * What a deploy sends. sockpitd never reads a folder itself: Electron's main process reads `folder` as the
+ * desktop user and uploads it; a browser has no paths, so it packs what the user picked (a folder or a zip) into
+ * `archive`, a tar stream, itself. `label` is only shown (where it came from).
+ */
+export type DeploySource = { folder: string } | { archive: Uint8Array; label: string };
+
 export interface SockpitBridge {
   status(): Promise<StatusBody>;
   listFunctions(): Promise<FunctionInfo[]>;
-  /** deploys a folder on the service's machine (an absolute path) */
-  deploy(name: string, dir: string): Promise<FunctionInfo>;
+  /** uploads a function folder (see DeploySource): the web bridge takes `archive` only */
+  deploy(name: string, source: DeploySource): Promise<FunctionInfo>;
   remove(name: string): Promise<void>;
   /** invokes with a JSON event given as text (sent as it is: invalid JSON gets the service's 400) */
   run(name: string, eventJson: string): Promise<RunResult>;

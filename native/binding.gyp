@@ -8,6 +8,7 @@
         "src/mount.cc",
         "src/spawn.cc",
         "src/netns.cc",
+        "src/landlock.cc",
         "src/pidfd.cc",
         "src/fdpass.cc",
         "src/self.cc"

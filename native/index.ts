@@ -44,6 +44,11 @@ export function mountTmpfs(target: string, options: string): void {
   binding.mountTmpfs(target, options);
 }
 
+/** Remounts a tmpfs with new mount data (size=, nr_inodes=); nosuid,nodev stay. */
+export function remountTmpfs(target: string, options: string): void {
+  binding.remountTmpfs(target, options);
+}
+
 /** Starts a process into a sandbox; returns once it has exec'd. The caller owns pidfd (watchExit, then close). */
 export function spawn(options: SpawnOptions): { pid: number; pidfd: number } {
   return binding.spawn(options);

@@ -51,6 +51,8 @@ export interface RawSpawnOptions {
   userns?: { uidMap: string; gidMap: string };
   /** a seccomp filter (struct sock_filter[]), installed last before execve */
   seccomp?: Buffer;
+  /** Landlock after chroot: reads only beneath root; signals and abstract unix sockets scoped (landlock.cc) */
+  landlock?: boolean;
   dieWithParent?: boolean;
 }
 
@@ -70,6 +72,7 @@ export interface NativeBinding {
   bindMount(source: string, target: string, options?: RawBindOptions): void;
   umount(target: string, options?: RawUmountOptions): void;
   mountTmpfs(target: string, options: string): void;
+  remountTmpfs(target: string, options: string): void;
   spawn(options: RawSpawnOptions): { pid: number; pidfd: number };
   makeNetns(usernsFd?: number): number;
   makeNetnsAsync(usernsFd?: number): Promise<number>;

@@ -54,9 +54,21 @@ export class FunctionsPage extends PanelPage {
     return this.table.getByRole('button', { name, exact: true });
   }
 
+  /** Deploys through the page's folder input: the browser reads the folder and uploads it as a tar. */
   async deploy(name: string, dir: string): Promise<void> {
     await this.show('Functions');
-    await this.folder.fill(dir);
+    await this.folder.setInputFiles(dir);
+    await expect(this.page.getByText(/^Chosen: /)).toBeVisible();
+    await this.name.fill(name);
+    await this.deployButton.click();
+    await expect(this.listed(name)).toBeVisible();
+  }
+
+  /** Deploys a zip through the page's zip input (the browser unpacks it and uploads a tar). */
+  async deployZip(name: string, zipFile: string): Promise<void> {
+    await this.show('Functions');
+    await this.page.getByLabel('or a zip', { exact: true }).setInputFiles(zipFile);
+    await expect(this.page.getByText(/^Chosen: /)).toBeVisible();
     await this.name.fill(name);
     await this.deployButton.click();
     await expect(this.listed(name)).toBeVisible();

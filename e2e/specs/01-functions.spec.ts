@@ -1,6 +1,9 @@
 // (a) Deploy a function folder and invoke it through the UI: the result shows, and the tier that served it.
 
 import { expect, HELLO, test } from '../fixtures';
+import fs from 'node:fs';
+import path from 'node:path';
+import { strToU8, zipSync } from 'fflate';
 import { writeFunction } from '../env';
 
 test('deploy and invoke through the UI: the result and the tier show', async ({ env, functions, client }) => {
@@ -30,4 +33,15 @@ test('invalid JSON in the event gets the service\'s answer, not a crash', async 
   await functions.event.fill('{"name": ');
   await functions.invokeButton.click();
   await expect(functions.result).toContainText(/400|bad_request|JSON/i);
+});
+
+test('a zip of a function folder deploys from the browser, and the list shows who owns it', async ({ env, functions, client }) => {
+  const zip = path.join(env.dir, 'zipped.zip');
+  fs.writeFileSync(zip, zipSync({ 'zipped/f.py': strToU8('def f(event):\n    return "from a zip"\n') }));
+  await functions.open(env.panelSignInUrl);
+  await functions.deployZip('zipped', zip);
+  expect((await client.getFunction('zipped')).owner).toBe(0);
+  await expect(functions.table.getByRole('row', { name: /zipped/ })).toContainText('root');
+  await functions.invoke('zipped', '{}');
+  await expect(functions.result).toContainText('from a zip');
 });

@@ -24,6 +24,7 @@ export interface ServiceClient {
   status: SockpitClient['status'];
   listFunctions: SockpitClient['listFunctions'];
   deploy: SockpitClient['deploy'];
+  deployTar: SockpitClient['deployTar'];
   remove: SockpitClient['remove'];
   runRaw: SockpitClient['runRaw'];
   zygotes: SockpitClient['zygotes'];
@@ -53,7 +54,15 @@ function handlers(client: ServiceClient): Handlers {
   return {
     status: () => client.status(),
     listFunctions: () => client.listFunctions(),
-    deploy: (_e, [name, dir]) => client.deploy(text(name, 'name', 256), text(dir, 'dir')),
+    deploy: (_e, [name, source]) => {
+      const fn = text(name, 'name', 256);
+      if (source === null || typeof source !== 'object') throw new BadArgument('source must be {folder} or {archive, label}');
+      const { folder, archive, label } = source as { folder?: unknown; archive?: unknown; label?: unknown };
+      // read here, as the desktop user, and uploaded: the service never opens the path
+      if (folder !== undefined) return client.deploy(fn, text(folder, 'folder'));
+      if (!(archive instanceof Uint8Array)) throw new BadArgument('source.archive must be a Uint8Array (a tar stream)');
+      return client.deployTar(fn, archive, label === undefined ? undefined : text(label, 'label', 512));
+    },
     remove: (_e, [name]) => client.remove(text(name, 'name', 256)),
     run: (_e, [name, eventJson]) => {
       // the event is sent as typed: invalid JSON gets the service's own 400 (an empty text means null)

@@ -4,7 +4,7 @@
 // CHANNELS by the type checker.
 
 import { contextBridge, ipcRenderer, IpcRendererEvent } from 'electron';
-import type { BenchmarkSuite, BridgeError, CHANNELS, ConnectionState, Published, SockpitBridge } from '../bridge';
+import type { BenchmarkSuite, BridgeError, CHANNELS, ConnectionState, DeploySource, Published, SockpitBridge } from '../bridge';
 import type { Envelope, InvokeMethod } from './ipc';
 
 // `typeof CHANNELS` is the exact literal map: a name that differs from bridge.ts fails to compile
@@ -77,7 +77,7 @@ function subscribe<T>(listeners: Set<(value: T) => void>, listener: (value: T) =
 const bridge: SockpitBridge = {
   status: () => call('status'),
   listFunctions: () => call('listFunctions'),
-  deploy: (name: string, dir: string) => call('deploy', name, dir),
+  deploy: (name: string, source: DeploySource) => call('deploy', name, source),
   remove: (name: string) => call('remove', name),
   run: (name: string, eventJson: string) => call('run', name, eventJson),
   zygotes: () => call('zygotes'),

@@ -16,6 +16,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("mountTmpfs", Napi::Function::New(env, MountTmpfs, "mountTmpfs"));
   exports.Set("makeNetns", Napi::Function::New(env, MakeNetns, "makeNetns"));
   exports.Set("makeNetnsAsync", Napi::Function::New(env, MakeNetnsAsync, "makeNetnsAsync"));
+  exports.Set("remountTmpfs", Napi::Function::New(env, RemountTmpfs, "remountTmpfs"));
   exports.Set("spawn", Napi::Function::New(env, Spawn, "spawn"));
   exports.Set("watchExit", Napi::Function::New(env, WatchExit, "watchExit"));
   exports.Set("pidfdKill", Napi::Function::New(env, PidfdKill, "pidfdKill"));

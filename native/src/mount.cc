@@ -17,6 +17,7 @@ namespace {
 const char kBindUsage[] = "bindMount(source: string, target: string, options?: {recursive?: boolean, readonly?: boolean})";
 const char kUmountUsage[] = "umount(target: string, options?: {detach?: boolean})";
 const char kTmpfsUsage[] = "mountTmpfs(target: string, options: string)";
+const char kRemountUsage[] = "remountTmpfs(target: string, options: string)";
 
 // A bind remount replaces every per-mount flag, so carry over the restrictive ones the mount already has:
 // otherwise a read-only bind of a noexec source would quietly become executable.
@@ -89,6 +90,19 @@ Napi::Value MountTmpfs(const Napi::CallbackInfo& info) {
   std::string options = ArgString(env, kTmpfsUsage, info[1], "options");
 
   if (mount("tmpfs", target.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, options.c_str()) < 0)
+    ThrowErrno(env, "mount", errno, target);
+  return env.Undefined();
+}
+
+// Changes a tmpfs's size= / nr_inodes= in place (a spare's scratch, sized before its function was known).
+// Shrinking below what is in use fails with EINVAL: the caller then does not use that sandbox.
+Napi::Value RemountTmpfs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ArgCount(env, kRemountUsage, info, 2, 2);
+  std::string target = ArgPath(env, kRemountUsage, info[0], "target");
+  std::string options = ArgString(env, kRemountUsage, info[1], "options");
+
+  if (mount(nullptr, target.c_str(), "tmpfs", MS_REMOUNT | MS_NOSUID | MS_NODEV, options.c_str()) < 0)
     ThrowErrno(env, "mount", errno, target);
   return env.Undefined();
 }

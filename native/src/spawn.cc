@@ -29,6 +29,7 @@
 
 #include "args.h"
 #include "errors.h"
+#include "landlock.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -41,7 +42,7 @@ const char kUsage[] =
     "spawn({file: string, argv: string[], env: string[], root: string, cwd: string, uid: number, gid: number, "
     "cgroupProcsFds: number[], fds: number[], namespaces: ('pid'|'uts'|'ipc'|'net')[], netns?: number, hostname?: string, "
     "rlimits?: {nofile?, nproc?, core?, fsize?, stack?: number}, dieWithParent?: boolean, "
-    "userns?: {uidMap: string, gidMap: string}, seccomp?: Buffer /* struct sock_filter[] */})";
+    "userns?: {uidMap: string, gidMap: string}, seccomp?: Buffer /* struct sock_filter[] */, landlock?: boolean})";
 
 // The uapi struct clone_args, spelled out: <linux/sched.h> clashes with glibc's <sched.h> over the CLONE_* macros.
 struct CloneArgs {
@@ -67,6 +68,7 @@ enum Step : int32_t {
   kChdirRoot,
   kChroot,
   kChdirCwd,
+  kLandlock,
   kDupTemp,
   kDup2,
   kCloseRange,
@@ -90,6 +92,7 @@ const char* StepSyscall(int32_t step) {
     case kChdirRoot: return "chdir";
     case kChroot: return "chroot";
     case kChdirCwd: return "chdir";
+    case kLandlock: return "landlock_restrict_self";
     case kDupTemp: return "fcntl";
     case kDup2: return "dup2";
     case kCloseRange: return "close_range";
@@ -148,6 +151,8 @@ struct Plan {
   // A seccomp filter, installed last before execve (execve itself must pass it).
   std::vector<struct sock_filter> filter;
   struct sock_fprog fprog = {};
+  // A Landlock ruleset made by the parent (landlock.cc), applied right after chroot; -1: none.
+  int landlockRuleset = -1;
 };
 
 [[noreturn]] void ChildFail(int errfd, int32_t step, int32_t index) noexcept {
@@ -180,6 +185,8 @@ struct Plan {
   if (chdir(p.root.c_str()) < 0) ChildFail(errfd, kChdirRoot, 0);
   if (chroot(".") < 0) ChildFail(errfd, kChroot, 0);
   if (chdir(p.cwd.c_str()) < 0) ChildFail(errfd, kChdirCwd, 0);
+  // Still root here (CAP_SYS_ADMIN, so no_new_privs is not needed yet), and before close_range closes the fd.
+  if (p.landlockRuleset >= 0 && RestrictSelf(p.landlockRuleset) < 0) ChildFail(errfd, kLandlock, 0);
 
   // Move every source fd (and the error pipe) above the target range first, so that installing fd i cannot
   // overwrite a source still needed for a later slot.
@@ -380,6 +387,13 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   if (!info[0].IsObject() || info[0].IsArray()) ThrowUsage(env, kUsage, "options must be an object");
   Plan plan;
   ReadPlan(env, info[0].As<Napi::Object>(), plan);
+
+  Fd landlock;
+  if (OptBool(env, kUsage, info[0].As<Napi::Object>(), "landlock")) {
+    int ruleset = MakeSandboxRuleset(plan.root);
+    if (ruleset < -1) ThrowErrno(env, "landlock_create_ruleset", -ruleset, plan.root);
+    landlock.fd = plan.landlockRuleset = ruleset;
+  }
 
   int pipefd[2];
   if (pipe2(pipefd, O_CLOEXEC) < 0) ThrowErrno(env, "pipe2", errno, "");

@@ -2,11 +2,13 @@
 
 sockpitd talks to it over fd 3, one end of a socketpair it made before the spawn (so there is no socket file
 to bind and nothing to poll for). Frames both ways are a 4-byte big-endian length and a payload.
-  request payload:  one kind byte, then its data: b"C" + the JSON event (a call); any other kind is refused
+  request payload:  one kind byte, then its data: b"C" + a request id + "\n" + the JSON event (a call); any
+                    other kind is refused
                     (a fork request, say, belongs to a Zygote), except b"S" + a JSON environment + "\n" +
                     f.py's .pyc (or nothing), the first frame a spare gets (serve)
   response payload: a one-line JSON header, "\n", then the body
-    header {"status": "ok" | "error" | "load_error", "load_ms": float, "exec_ms": float}
+    header {"id": the call's request id, "status": "ok" | "error" | "load_error", "load_ms": float,
+            "exec_ms": float}: one flat object (sockpitd refuses nesting, other ids, timings out of range)
     body   ok: the JSON result; otherwise {"type", "message", "traceback"}
 f.py is imported when the first request arrives: by then sockpitd has moved this process into the sandbox's
 cgroups, so no function code runs outside its limits. The instance serves calls one at a time until sockpitd
@@ -201,9 +203,10 @@ def serve(spare=False):
             error = {"type": "ProtocolError", "traceback": "",
                      "message": f"this is a function instance: it serves calls only, not {request[:1]!r} requests "
                                 "(fork requests go to a Zygote)"}
-            send_frame({"status": "error", "load_ms": 0.0, "exec_ms": 0.0}, dumps(error).encode())
+            send_frame({"id": "", "status": "error", "load_ms": 0.0, "exec_ms": 0.0}, dumps(error).encode())
             continue
-        request = request[1:]
+        request_id, _, request = request[1:].partition(b"\n")
+        request_id = request_id.decode("ascii", "replace")
         load_ms = 0.0
         if not loaded:
             started = time.perf_counter()
@@ -211,7 +214,7 @@ def serve(spare=False):
             load_ms = (time.perf_counter() - started) * 1000
             loaded, pyc = True, None
         if load_error is not None:
-            send_frame({"status": "load_error", "load_ms": load_ms, "exec_ms": 0.0}, load_error)
+            send_frame({"id": request_id, "status": "load_error", "load_ms": load_ms, "exec_ms": 0.0}, load_error)
             continue
         started = time.perf_counter()
         try:
@@ -222,7 +225,7 @@ def serve(spare=False):
         if os.getpid() != host_pid:
             os._exit(0)  # a process the function forked returned from f: only the host answers
         exec_ms = (time.perf_counter() - started) * 1000
-        send_frame({"status": status, "load_ms": load_ms, "exec_ms": exec_ms}, body)
+        send_frame({"id": request_id, "status": status, "load_ms": load_ms, "exec_ms": exec_ms}, body)
 
 
 if __name__ == "__main__":

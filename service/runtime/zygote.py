@@ -40,6 +40,7 @@ outlives its Zygote (a uid change clears PR_SET_PDEATHSIG): sockpitd kills it wi
 
 import base64
 import ctypes
+import errno
 import gc
 import json
 import os
@@ -199,6 +200,14 @@ def child(req):
         os.fchdir(req.root)
         os.chroot(".")
         os.chdir("/")
+        # a Landlock domain of its own, nested in its Zygote's: reads beneath its own root, and abstract unix
+        # sockets and signals scoped to it, so no other sandbox (nor any Zygote) is reachable that way
+        try:
+            landlock()
+        except OSError as exc:
+            # Landlock stacks at most 16 layers: a Zygote that deep keeps its parent's (the same reads)
+            if req.kind != "zygote" or exc.errno != errno.E2BIG:
+                raise
         os.environ.clear()
         os.environ.update({str(k): str(v) for k, v in req.header.get("env", {}).items()})  # a spare's comes later
         for path in reversed(req.header.get("paths", [])):
@@ -325,7 +334,8 @@ def serve():
 # inodes, not paths, so wherever it lands it can still only read beneath the base image, on which everything a
 # sandbox sees is mounted. Writes are left to the file modes: the scratch a sandbox writes to is a bind mount,
 # and Landlock never looks at the mount point a bind mount covers, so no rule made here could allow it.
-# Signals and abstract unix sockets stay inside the domain (ABI 6).
+# Signals and abstract unix sockets stay inside the domain (ABI 6). Each forked process adds a layer of its
+# own (child()), so sibling sandboxes are in different domains; cold instances get the same from the addon.
 LANDLOCK_CREATE_RULESET, LANDLOCK_ADD_RULE, LANDLOCK_RESTRICT_SELF = 444, 445, 446
 FS_EXECUTE, FS_READ_FILE, FS_READ_DIR = 1 << 0, 1 << 2, 1 << 3
 SCOPE_ABSTRACT_UNIX_SOCKET, SCOPE_SIGNAL = 1 << 0, 1 << 1

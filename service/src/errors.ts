@@ -4,6 +4,7 @@
 
 export type ErrorCode =
   | 'bad_request' // 400: malformed input
+  | 'forbidden' // 403: the caller may not do this (another uid's function)
   | 'not_found' // 404: unknown function or route
   | 'conflict' // 409: the request clashes with current state
   | 'too_large' // 413: request body over the limit

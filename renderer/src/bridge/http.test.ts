@@ -72,8 +72,11 @@ describe('HTTP bridge', () => {
     expect(await h.bridge.listFunctions()).toEqual([{ name: 'hello' }]);
     expect(h.calls[0].url).toBe('/api/v1/functions');
     expect((h.calls[0].init?.headers as Record<string, string>)['x-sockpit-panel']).toBe('1');
-    await h.bridge.deploy('my fn', '/srv/f');
-    expect(h.calls[1]).toMatchObject({ url: '/api/v1/functions/my%20fn', init: { method: 'PUT', body: '{"path":"/srv/f"}' } });
+    const archive = new Uint8Array(1024);
+    await h.bridge.deploy('my fn', { archive, label: 'f' });
+    expect(h.calls[1]).toMatchObject({ url: '/api/v1/functions/my%20fn', init: { method: 'PUT', body: archive } });
+    expect((h.calls[1].init?.headers as Record<string, string>)['content-type']).toBe('application/x-tar');
+    await expect(h.bridge.deploy('my fn', { folder: '/srv/f' })).rejects.toThrow(/not a path/);
   });
 
   it('rebuilds API errors with code, status and detail', async () => {

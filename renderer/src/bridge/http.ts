@@ -13,6 +13,7 @@ import {
   type BenchmarkJob,
   type BenchmarkSuite,
   type ConnectionState,
+  type DeploySource,
   type FunctionInfo,
   type Published,
   type RunOutcome,
@@ -62,12 +63,12 @@ export function createHttpBridge(options: HttpBridgeOptions = {}): SockpitBridge
 
   /** One request. Throws (and reports disconnected) when the service can't be reached; any answer of the
    *  service itself, errors included, means it is reachable. */
-  async function send(method: string, path: string, body?: string): Promise<Response> {
+  async function send(method: string, path: string, body?: string | Uint8Array, contentType = 'application/json', extra: Record<string, string> = {}): Promise<Response> {
     let res: Response;
     try {
-      const headers: Record<string, string> = { [PANEL_HEADER]: '1' };
-      if (body !== undefined) headers['content-type'] = 'application/json';
-      res = await doFetch(`${base}${path}`, { method, headers, body });
+      const headers: Record<string, string> = { ...extra, [PANEL_HEADER]: '1' };
+      if (body !== undefined) headers['content-type'] = contentType;
+      res = await doFetch(`${base}${path}`, { method, headers, body: body as BodyInit | undefined });
     } catch (err) {
       const reason = `can't reach the panel server at ${panelName} (is \`sockpit panel\` running?)`;
       connection.failed(reason);
@@ -180,7 +181,15 @@ export function createHttpBridge(options: HttpBridgeOptions = {}): SockpitBridge
   return {
     status: () => json<StatusBody>('GET', '/v1/status'),
     listFunctions: async () => (await json<{ functions: FunctionInfo[] }>('GET', '/v1/functions')).functions,
-    deploy: (fn: string, dir: string) => json<FunctionInfo>('PUT', `/v1/functions/${name(fn)}`, { path: dir }),
+    deploy: async (fn: string, source: DeploySource) => {
+      // a browser has no paths to give: it uploads what the user picked, packed as a tar stream
+      if (!('archive' in source)) throw new SockpitError({ name: 'TypeError', message: 'the web panel deploys an uploaded folder or zip, not a path', code: 'bad_request' });
+      // where it came from, shown in the list (a label, never opened)
+      const res = await send('PUT', `/v1/functions/${name(fn)}`, source.archive, 'application/x-tar', { 'x-sockpit-source': encodeURIComponent(source.label).slice(0, 512) });
+      const text = await res.text();
+      if (!res.ok) throw fromHttp(res.status, text);
+      return JSON.parse(text) as FunctionInfo;
+    },
     remove: async (fn: string) => {
       await json<void>('DELETE', `/v1/functions/${name(fn)}`);
     },

@@ -8,6 +8,7 @@ export type {
   BenchmarkSuite,
   BridgeError,
   ConnectionState,
+  DeploySource,
   FunctionInfo,
   Published,
   RunResult,

@@ -2,7 +2,8 @@
 
 import { createStore } from 'zustand/vanilla';
 import { errorCode, errorMessage } from '../bridge/errors';
-import type { FunctionInfo, Published, RunOutcome, SockpitBridge } from '../bridge/types';
+import type { DeploySource, FunctionInfo, Published, RunOutcome, SockpitBridge } from '../bridge/types';
+import { tarOfFiles, type UploadFile } from '../lib/upload';
 
 export interface RunView {
   running: boolean;
@@ -29,7 +30,8 @@ export interface FunctionsStore {
   refresh(): Promise<void>;
   select(name: string | null): void;
   setEvent(name: string, text: string): void;
-  deploy(folder: string, name: string): Promise<boolean>;
+  /** a folder path (Electron: its main process reads it as the desktop user) or files picked in the page */
+  deploy(source: PickedSource, name: string): Promise<boolean>;
   remove(name: string): Promise<void>;
   invoke(name: string): Promise<void>;
   /** an event of the stream: fills in the Zygote of a run the answer did not name */
@@ -37,6 +39,9 @@ export interface FunctionsStore {
 }
 
 export const DEFAULT_EVENT = '{}';
+
+/** What the deploy form has: a path (Electron), or files the page read from a folder or zip input (web). */
+export type PickedSource = { folder: string } | { files: UploadFile[]; label: string };
 
 /** The run the invocation event describes, with its Zygote filled in when the run's answer lacked it. */
 export function withZygoteFromEvent(runs: Record<string, RunView>, event: Published): Record<string, RunView> {
@@ -84,19 +89,16 @@ export function createFunctionsStore(bridge: Pick<SockpitBridge, 'listFunctions'
       set({ events: { ...get().events, [name]: text } });
     },
 
-    async deploy(folder, name) {
-      const dir = folder.trim();
-      if (!dir) {
-        set({ deployError: 'Give the folder that holds f.py (an absolute path on the machine sockpitd runs on).' });
-        return false;
-      }
-      if (!dir.startsWith('/')) {
-        set({ deployError: `"${dir}" is not an absolute path: sockpitd reads the folder itself, so give its full path (starting with /).` });
+    async deploy(picked, name) {
+      const problem = 'folder' in picked ? (picked.folder.trim() ? null : 'Choose the folder that holds f.py.') : picked.files.length ? null : 'Choose a folder or a zip that holds f.py.';
+      if (problem) {
+        set({ deployError: problem });
         return false;
       }
       set({ deploying: true, deployError: null, deployMessage: null });
       try {
-        const fn = await bridge.deploy(name, dir);
+        const source: DeploySource = 'folder' in picked ? { folder: picked.folder.trim() } : { archive: tarOfFiles(picked.files), label: picked.label };
+        const fn = await bridge.deploy(name, source);
         set({ deploying: false, deployMessage: `Deployed ${fn.name} v${fn.version}`, selected: fn.name });
         await get().refresh();
         set({ selected: fn.name });

@@ -127,12 +127,29 @@ describe('functions', () => {
     expect(store.getState().runs.hello).toMatchObject({ running: false, outcome: null, failure: "can't reach sockpitd" });
   });
 
-  it('refuses a relative folder before asking the service', async () => {
+  it('asks for a folder or zip before asking the service', async () => {
     let asked = false;
     const store = createFunctionsStore({ listFunctions: async () => [], deploy: async () => ((asked = true), {}) as never, remove: async () => undefined, run: async () => outcome({}) });
-    expect(await store.getState().deploy('examples/hello', 'hello')).toBe(false);
+    expect(await store.getState().deploy({ files: [], label: 'empty' }, 'hello')).toBe(false);
+    expect(await store.getState().deploy({ folder: ' ' }, 'hello')).toBe(false);
     expect(asked).toBe(false);
-    expect(store.getState().deployError).toMatch(/absolute path/);
+    expect(store.getState().deployError).toMatch(/Choose the folder/);
+  });
+
+  it('sends picked files as a tar archive, and a folder path as it is (Electron reads it)', async () => {
+    const sent: unknown[] = [];
+    const store = createFunctionsStore({
+      listFunctions: async () => [],
+      deploy: async (name, source) => (sent.push(source), { name, version: 1 }) as never,
+      remove: async () => undefined,
+      run: async () => outcome({}),
+    });
+    expect(await store.getState().deploy({ files: [{ path: 'f.py', data: new TextEncoder().encode('x') }], label: 'hello' }, 'hello')).toBe(true);
+    const archive = (sent[0] as { archive: Uint8Array }).archive;
+    expect(new TextDecoder().decode(archive.subarray(0, 4))).toBe('f.py');
+    expect(archive.length % 512).toBe(0);
+    expect(await store.getState().deploy({ folder: '/home/me/hello' }, 'hello')).toBe(true);
+    expect(sent[1]).toEqual({ folder: '/home/me/hello' });
   });
 });
 

@@ -7,7 +7,8 @@ import { TierBadge, TierExplanation } from '../components/TierBadge';
 import type { FunctionInfo } from '../bridge/types';
 import { formatMs, formatWhen, nameFromFolder } from '../lib/format';
 import { stores, useConnection, useFunctions, useZygotes } from '../stores';
-import { DEFAULT_EVENT, type RunView } from '../stores/functions';
+import { DEFAULT_EVENT, type PickedSource, type RunView } from '../stores/functions';
+import { filesFromFolder, filesFromZip, type UploadFile } from '../lib/upload';
 
 export function FunctionsView() {
   const functions = useFunctions((s) => s.functions);
@@ -54,6 +55,7 @@ function FunctionTable({ functions, loaded, error, selected }: { functions: Func
             <tr>
               <th scope="col">Name</th>
               <th scope="col">Version</th>
+              <th scope="col">Owner</th>
               <th scope="col">Packages</th>
               <th scope="col">Deployed</th>
               <th scope="col">
@@ -70,6 +72,7 @@ function FunctionTable({ functions, loaded, error, selected }: { functions: Func
                   </button>
                 </td>
                 <td>v{f.version}</td>
+                <td className="nowrap" title="the uid that deployed it: only it and root may redeploy or remove it">{ownerName(f.owner)}</td>
                 <td className="packages">{f.packages.length ? f.packages.join(', ') : <span className="muted">none</span>}</td>
                 <td className="nowrap" title={f.deployedAt}>{formatWhen(f.deployedAt)}</td>
                 <td>
@@ -97,38 +100,81 @@ function DeployForm() {
   const deploying = useFunctions((s) => s.deploying);
   const deployError = useFunctions((s) => s.deployError);
   const deployMessage = useFunctions((s) => s.deployMessage);
-  const [folder, setFolder] = useState('');
+  const [picked, setPicked] = useState<PickedSource | null>(null);
+  const [pickError, setPickError] = useState<string | null>(null);
   const [name, setName] = useState('');
   const bridge = stores().bridge;
-  const derived = nameFromFolder(folder);
+  const derived = nameFromFolder(picked === null ? '' : 'folder' in picked ? picked.folder : picked.label);
+  const shown = picked === null ? null : 'folder' in picked ? picked.folder : `${picked.label} (${picked.files.length} file${picked.files.length === 1 ? '' : 's'})`;
+
+  // the page reads what the user picked and uploads it: sockpitd never opens a path of ours
+  const pick = async (read: () => Promise<{ folder: string; files: UploadFile[] }>, fallback: string) => {
+    setPickError(null);
+    try {
+      const { folder, files } = await read();
+      setPicked({ files, label: folder || fallback });
+    } catch (err) {
+      setPicked(null);
+      setPickError((err as Error).message);
+    }
+  };
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
+    if (!picked) return;
     const ok = await stores()
       .functions.getState()
-      .deploy(folder, name.trim() || derived);
+      .deploy(picked, name.trim() || derived);
     if (ok) setName('');
   };
 
   return (
     <form className="card form" onSubmit={submit} aria-labelledby="deploy-title">
       <h3 id="deploy-title">Deploy a function</h3>
-      <p className="muted small-text">sockpitd reads the folder itself: give its absolute path on the machine sockpitd runs on. Deploying a name again makes a new version.</p>
-      <label htmlFor="deploy-folder">Folder</label>
-      <div className="row">
-        <input id="deploy-folder" type="text" value={folder} onChange={(e) => setFolder(e.target.value)} placeholder="/srv/functions/hello" spellCheck={false} autoComplete="off" />
-        {bridge.pickDirectory && (
-          <button
-            type="button"
-            onClick={async () => {
-              const dir = await bridge.pickDirectory!();
-              if (dir) setFolder(dir);
+      <p className="muted small-text">The folder (f.py, optionally requirements.txt and ol.yaml) is read here and uploaded to sockpitd; it belongs to you afterwards. Deploying a name again makes a new version.</p>
+      {bridge.pickDirectory ? (
+        <>
+          <label htmlFor="deploy-folder">Folder</label>
+          <div className="row">
+            <output id="deploy-folder" className="picked">{shown ?? <span className="muted">none chosen</span>}</output>
+            <button
+              type="button"
+              onClick={async () => {
+                const dir = await bridge.pickDirectory!();
+                if (dir) setPicked({ folder: dir });
+              }}
+            >
+              Choose folder…
+            </button>
+          </div>
+        </>
+      ) : (
+        <>
+          <label htmlFor="deploy-folder">Folder</label>
+          <input
+            id="deploy-folder"
+            type="file"
+            // a folder input: every file below the picked folder, with its relative path
+            {...{ webkitdirectory: '', directory: '' }}
+            multiple
+            onChange={(e) => {
+              const files = [...(e.target.files ?? [])];
+              void pick(() => filesFromFolder(files), 'upload');
             }}
-          >
-            Browse…
-          </button>
-        )}
-      </div>
+          />
+          <label htmlFor="deploy-zip">or a zip</label>
+          <input
+            id="deploy-zip"
+            type="file"
+            accept=".zip,application/zip"
+            onChange={(e) => {
+              const file = e.target.files?.[0];
+              if (file) void pick(async () => filesFromZip(new Uint8Array(await file.arrayBuffer())), file.name.replace(/\.zip$/i, ''));
+            }}
+          />
+          {shown && <p className="muted small-text">Chosen: {shown}</p>}
+        </>
+      )}
       <label htmlFor="deploy-name">Name</label>
       <input
         id="deploy-name"
@@ -140,7 +186,7 @@ function DeployForm() {
         autoComplete="off"
       />
       <div className="row">
-        <button type="submit" className="primary" disabled={deploying || (!folder.trim() && !name.trim())}>
+        <button type="submit" className="primary" disabled={deploying || picked === null}>
           {deploying ? 'Deploying…' : 'Deploy'}
         </button>
         {deployMessage && !deployError && (
@@ -149,13 +195,17 @@ function DeployForm() {
           </span>
         )}
       </div>
-      {deployError && (
+      {(pickError || deployError) && (
         <p role="alert" className="error-text">
-          {deployError}
+          {pickError ?? deployError}
         </p>
       )}
     </form>
   );
+}
+
+function ownerName(uid: number | undefined): string {
+  return uid === undefined ? '?' : uid === 0 ? 'root' : `uid ${uid}`;
 }
 
 function jsonProblem(text: string): string | null {
@@ -187,7 +237,8 @@ function InvokePanel({ fn }: { fn: FunctionInfo }) {
         ) : (
           'needs no packages'
         )}{' '}
-        · from {fn.source}
+        · from {fn.source} · owner {ownerName(fn.owner)}
+        {fn.environmentKeys.length > 0 && <> · environment: {fn.environmentKeys.join(', ')}</>}
       </p>
       <form
         onSubmit={(e) => {

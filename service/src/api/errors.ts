@@ -5,6 +5,7 @@ import { ErrorCode, SockpitError } from '../errors';
 
 export const STATUS_OF: Record<ErrorCode, number> = {
   bad_request: 400,
+  forbidden: 403,
   not_found: 404,
   conflict: 409,
   too_large: 413,

@@ -3,17 +3,22 @@
 
 import { isUtf8 } from 'node:buffer';
 import type { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 import Fastify, { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SockpitError, badRequest } from '../errors';
 import type { FunctionRecord } from '../functions/store';
 import { Invocation, InvocationFailure } from '../provision/provisioner';
 import type { ZygoteInfo, ZygoteStats } from '../zygotes/manager';
 import { toErrorResponse } from './errors';
+import { ErrorBody, parseErrorBody } from '../sandbox/framing';
 import { formatServerTiming } from './server-timing';
 import { registerTelemetryRoutes, TelemetryDeps } from './telemetry-routes';
 import { BenchmarkDeps, registerBenchmarkRoutes } from './benchmark-routes';
-import { Peer, PeerAudit } from './peers';
+import { Peer, PeerAudit, printable } from './peers';
+import type { Upload } from '../functions/deploy';
+import { Caller, mayManage } from '../functions/ownership';
 import type { NetnsPoolStats } from '../network/netns-pool';
+import { admitConnections, AdmissionLimits, DEFAULT_ADMISSION, Quota } from './admission';
 
 export interface StatusBody {
   version: string;
@@ -36,8 +41,9 @@ export interface ApiBackend {
   status(): StatusBody;
   listFunctions(): FunctionRecord[];
   getFunction(name: string): FunctionRecord | undefined;
-  deploy(name: string, path: unknown): Promise<FunctionRecord>;
-  remove(name: string): Promise<boolean>;
+  /** the caller is the connection's peer: it becomes the owner, and must be the owner (or root) of a redeploy */
+  deploy(name: string, upload: Upload, caller: Caller | null): Promise<FunctionRecord>;
+  remove(name: string, caller: Caller | null): Promise<boolean>;
   invoke(name: string, event: Buffer): Promise<Invocation>;
   zygoteTree(): ZygoteInfo[];
 }
@@ -50,6 +56,8 @@ export interface ApiOptions {
   benchmarks?: BenchmarkDeps;
   /** peer credentials of each connection, audit lines and per-uid counters (api/peers.ts) */
   audit?: PeerAudit;
+  /** connection and subscriber caps, header and idle timeouts (api/admission.ts) */
+  admission?: AdmissionLimits;
 }
 
 declare module 'fastify' {
@@ -69,7 +77,12 @@ const NAME_PARAMS = {
 } as const;
 
 export function buildApi(backend: ApiBackend, opts: ApiOptions): FastifyInstance {
+  const limits = opts.admission ?? DEFAULT_ADMISSION;
   const app = Fastify({
+    // a connection's request headers must come within headerTimeoutMs (checked every second, not Node's 30 s),
+    // and a kept-alive connection idle for idleTimeoutMs is closed: half-open connections don't pile up
+    http: { headersTimeout: limits.headerTimeoutMs, connectionsCheckingInterval: 1000 },
+    keepAliveTimeout: limits.idleTimeoutMs,
     logger: false,
     bodyLimit: opts.maxBodyBytes,
     return503OnClosing: true,
@@ -97,6 +110,7 @@ export function buildApi(backend: ApiBackend, opts: ApiOptions): FastifyInstance
   });
 
   const audit = opts.audit;
+  admitConnections(app.server, new Quota(limits.connectionsPerUid, limits.connections), (socket) => audit?.peerOf(socket) ?? null);
   if (audit) {
     app.decorateRequest('peer', null);
     app.addHook('onRequest', (req, _reply, done) => {
@@ -121,22 +135,35 @@ export function buildApi(backend: ApiBackend, opts: ApiOptions): FastifyInstance
 
   app.get('/v1/zygotes', async () => ({ zygotes: backend.zygoteTree() }));
 
-  app.get('/v1/functions', async () => ({ functions: backend.listFunctions().map(describe) }));
+  // environment values are secrets of the function's owner: the list shows keys only, always
+  app.get('/v1/functions', async () => ({ functions: backend.listFunctions().map((fn) => describe(fn, false)) }));
 
   app.get<{ Params: { name: string } }>('/v1/functions/:name', { schema: { params: NAME_PARAMS } }, async (req) => {
     const fn = backend.getFunction(req.params.name);
     if (!fn) throw new SockpitError('not_found', `no function named "${req.params.name}"`);
-    return describe(fn);
+    return describe(fn, mayManage(req.peer ?? null, fn.owner));
   });
 
-  app.put<{ Params: { name: string } }>('/v1/functions/:name', { schema: { params: NAME_PARAMS } }, async (req, reply) => {
-    const body = parseJsonObject(req.body);
-    const fn = await backend.deploy(req.params.name, body.path);
-    return reply.code(201).send(describe(fn));
+  // Deploy takes the folder itself, as a tar stream: the body is handed to the unpacker as it arrives (its own
+  // limits, deploy.*), never buffered whole. Only this route parses x-tar: the parser lives in this scope.
+  app.register(async (scope) => {
+    scope.addContentTypeParser(TAR, (_req, payload, done) => done(null, payload));
+    scope.put<{ Params: { name: string } }>('/v1/functions/:name', { schema: { params: NAME_PARAMS } }, async (req, reply) => {
+      if (!isTar(req.headers['content-type'])) {
+        throw badRequest(`deploy takes the function's folder as a tar stream (Content-Type: ${TAR}); a folder is never named by path`);
+      }
+      const source = req.headers['x-sockpit-source'];
+      const upload: Upload = {
+        body: req.body as Readable,
+        source: typeof source === 'string' && source !== '' ? printable(source, 512) : 'upload',
+      };
+      const fn = await backend.deploy(req.params.name, upload, req.peer ?? null);
+      return reply.code(201).send(describe(fn, true));
+    });
   });
 
   app.delete<{ Params: { name: string } }>('/v1/functions/:name', { schema: { params: NAME_PARAMS } }, async (req, reply) => {
-    if (!(await backend.remove(req.params.name))) throw new SockpitError('not_found', `no function named "${req.params.name}"`);
+    if (!(await backend.remove(req.params.name, req.peer ?? null))) throw new SockpitError('not_found', `no function named "${req.params.name}"`);
     return reply.code(204).send();
   });
 
@@ -154,7 +181,7 @@ export function buildApi(backend: ApiBackend, opts: ApiOptions): FastifyInstance
     return sendError(reply, functionError(run));
   });
 
-  if (opts.telemetry) registerTelemetryRoutes(app, opts.telemetry);
+  if (opts.telemetry) registerTelemetryRoutes(app, { subscribers: new Quota(limits.subscribersPerUid, limits.subscribers), ...opts.telemetry });
   if (opts.benchmarks) registerBenchmarkRoutes(app, opts.benchmarks);
   return app;
 }
@@ -171,30 +198,26 @@ function sendError(reply: FastifyReply, err: unknown): FastifyReply {
   return reply.code(status).header('Content-Type', 'application/json').send(JSON.stringify(body));
 }
 
-function describe(fn: FunctionRecord) {
+const TAR = 'application/x-tar';
+
+function isTar(contentType: string | undefined): boolean {
+  return contentType?.split(';')[0].trim().toLowerCase() === TAR;
+}
+
+/** A function as the API shows it; `environment` (the values) only when the caller may see them. */
+function describe(fn: FunctionRecord, withValues: boolean) {
   return {
     name: fn.name,
     version: fn.version,
+    owner: fn.owner,
     source: fn.source,
-    environment: fn.environment,
+    environmentKeys: Object.keys(fn.environment),
+    ...(withValues ? { environment: fn.environment } : {}),
     limits: fn.limits,
     requirements: fn.requirements,
     packages: fn.packages.map((p) => p.key),
     deployedAt: fn.deployedAt,
   };
-}
-
-function parseJsonObject(body: unknown): Record<string, unknown> {
-  if (Buffer.isBuffer(body) && !isUtf8(body)) throw badRequest('the request body is not valid UTF-8');
-  const text = Buffer.isBuffer(body) ? body.toString('utf8') : '';
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw badRequest(`the request body is not JSON: ${(err as Error).message}`);
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw badRequest('the request body must be a JSON object');
-  return value as Record<string, unknown>;
 }
 
 /** The event as the instance will get it: the body when it is JSON, `null` when there is no body. */
@@ -211,9 +234,9 @@ function eventBytes(body: unknown): Buffer {
 }
 
 function functionError(run: Invocation): SockpitError {
-  let detail: { type?: string; message?: string; traceback?: string } = {};
+  let detail: ErrorBody = {};
   try {
-    detail = JSON.parse(run.body.toString('utf8'));
+    detail = parseErrorBody(run.body); // flat and bounded: the instance checked it before (framing.ts)
   } catch {
     detail = { message: run.body.toString('utf8') };
   }

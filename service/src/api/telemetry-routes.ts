@@ -5,10 +5,12 @@
 // order and without duplicates. `?types=invocation,zygote` filters. A comment every 15 s keeps the line alive.
 // Open streams are ended before the server closes (preClose), so close() is never held up by them; a client
 // that stops reading is cut off once too much is buffered for it (it can reconnect with Last-Event-ID).
+// Subscribers are capped per peer uid and in total (api/admission.ts): 429 beyond.
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerResponse } from 'node:http';
-import { badRequest } from '../errors';
+import { badRequest, SockpitError } from '../errors';
+import { Quota, refusal, UNKNOWN_UID } from './admission';
 import type { EventBus, Published } from '../telemetry/events';
 import { formatSseComment, formatSseEvent, parseSeq, parseTypes } from '../telemetry/sse';
 
@@ -21,12 +23,14 @@ export interface TelemetryDeps {
   metricsContentType: string;
   /** ms between heartbeat comments (default 15 000) */
   heartbeatMs?: number;
-  /** bytes buffered for one slow stream before it is cut off (default 8 MiB) */
+  /** bytes buffered for one slow stream before it is cut off (default 1 MiB) */
   maxBufferedBytes?: number;
+  /** open streams per peer uid and in total */
+  subscribers?: Quota;
 }
 
 export const HEARTBEAT_MS = 15_000;
-const MAX_BUFFERED_BYTES = 8 * 2 ** 20;
+const MAX_BUFFERED_BYTES = 2 ** 20;
 
 interface EventsQuery {
   since?: string;
@@ -38,6 +42,13 @@ export function registerTelemetryRoutes(app: FastifyInstance, deps: TelemetryDep
   const maxBuffered = deps.maxBufferedBytes ?? MAX_BUFFERED_BYTES;
   /** the open streams, each with the function that ends it */
   const open = new Map<ServerResponse, () => void>();
+  /** each event is formatted once, however many streams it goes to */
+  let lastEvent: Published | null = null;
+  let lastText = '';
+  const format = (e: Published): string => {
+    if (e !== lastEvent) [lastEvent, lastText] = [e, formatSseEvent(e)];
+    return lastText;
+  };
 
   app.get('/v1/stats', async (_req, reply) => {
     return reply.header('Content-Type', 'application/json; charset=utf-8').send(JSON.stringify(deps.stats()));
@@ -50,6 +61,9 @@ export function registerTelemetryRoutes(app: FastifyInstance, deps: TelemetryDep
 
   app.get('/v1/events', async (req: FastifyRequest<{ Querystring: EventsQuery }>, reply: FastifyReply) => {
     const { since, types } = streamOptions(req);
+    const uid = req.peer?.uid ?? UNKNOWN_UID;
+    const verdict = deps.subscribers?.take(uid) ?? 'ok';
+    if (verdict !== 'ok') throw new SockpitError('overloaded', refusal('event-stream subscribers', verdict, deps.subscribers!));
 
     reply.hijack();
     const res = reply.raw;
@@ -81,7 +95,7 @@ export function registerTelemetryRoutes(app: FastifyInstance, deps: TelemetryDep
       if (e.seq <= last) return;
       last = e.seq;
       if (types && !types.has(e.type)) return;
-      write(formatSseEvent(e));
+      write(format(e));
     };
 
     // the bus calls its listeners inside publish(): a broken stream must never throw into the producer
@@ -99,6 +113,7 @@ export function registerTelemetryRoutes(app: FastifyInstance, deps: TelemetryDep
     function cleanup(): void {
       if (ended) return;
       ended = true;
+      deps.subscribers?.give(uid);
       clearInterval(heartbeat);
       unsubscribe();
       open.delete(res);

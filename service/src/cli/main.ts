@@ -110,13 +110,13 @@ program
 
 program
   .command('deploy <dir>')
-  .description('deploy a function folder (f.py with def f(event), optional requirements.txt and ol.yaml)')
+  .description('deploy a function folder (f.py with def f(event), optional requirements.txt and ol.yaml): read here, as you, and uploaded')
   .option('--name <name>', 'function name (default: the folder name)')
   .action(
     withClient(async (c, dir: string, opts: { name?: string }) => {
       const abs = path.resolve(dir);
       const fn = await c.deploy(opts.name ?? path.basename(abs), abs);
-      console.log(`deployed ${fn.name} v${fn.version} from ${fn.source}`);
+      console.log(`deployed ${fn.name} v${fn.version} from ${fn.source} (owner uid ${fn.owner})`);
     }),
   );
 
@@ -153,7 +153,7 @@ program
     withClient(async (c) => {
       const fns = await c.listFunctions();
       if (fns.length === 0) return console.log('no functions deployed');
-      for (const fn of fns) console.log(`${fn.name.padEnd(24)} v${String(fn.version).padEnd(4)} ${fn.deployedAt}  ${fn.source}`);
+      for (const fn of fns) console.log(`${fn.name.padEnd(24)} v${String(fn.version).padEnd(4)} uid ${String(fn.owner).padEnd(6)} ${fn.deployedAt}  ${fn.source}`);
     }),
   );
 

@@ -1,6 +1,8 @@
 // The typed client of sockpitd's API: the one way the CLI, the panel, benchmarks and tests talk to the daemon.
 // HTTP/1.1 over the unix socket with keep-alive (undici).
 
+import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { Pool } from 'undici';
 import type { ErrorBody } from '../api/errors';
 import type { StatusBody } from '../api/server';
@@ -10,6 +12,7 @@ import type { StatsBody } from '../telemetry/stats';
 import type { ZygoteInfo } from '../zygotes/manager';
 import type { BenchmarkJob, BenchmarkSuite } from '../bench/jobs';
 import { followEvents, FollowOptions } from './telemetry';
+import { packFolder } from './pack';
 
 export const DEFAULT_SOCKET = '/run/sockpit/sockpitd.sock';
 
@@ -20,8 +23,14 @@ export function socketFromEnv(explicit?: string): string {
 export interface FunctionInfo {
   name: string;
   version: number;
+  /** the uid that deployed it: only it and root may redeploy, delete or read environment values */
+  owner: number;
+  /** where the client said the folder came from (shown only) */
   source: string;
-  environment: Record<string, string>;
+  /** the environment's variable names (always) */
+  environmentKeys: string[];
+  /** the values: only for the owner or root, and only from getFunction and deploy */
+  environment?: Record<string, string>;
   limits: Record<string, number>;
   requirements: Array<{ name: string; version: string | null }>;
   /** the resolved closure, name==version */
@@ -74,12 +83,12 @@ export class SockpitClient {
     });
   }
 
-  async request(method: string, path: string, body?: Buffer | string): Promise<RawResponse> {
+  async request(method: string, path: string, body?: Buffer | string | Readable, headers?: Record<string, string>): Promise<RawResponse> {
     const res = await this.client.request({
       method: method as 'GET',
       path,
       body,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: headers ?? (body === undefined ? {} : { 'content-type': 'application/json' }),
     });
     const chunks: Buffer[] = [];
     for await (const chunk of res.body) chunks.push(chunk as Buffer);
@@ -104,8 +113,18 @@ export class SockpitClient {
     return this.json('GET', `/v1/functions/${encodeURIComponent(name)}`);
   }
 
+  /** Deploys the folder `dir`: read here, as the caller, and sent to the daemon as a tar stream. */
   deploy(name: string, dir: string): Promise<FunctionInfo> {
-    return this.json('PUT', `/v1/functions/${encodeURIComponent(name)}`, { path: dir });
+    return this.deployTar(name, packFolder(dir), path.resolve(dir));
+  }
+
+  /** Deploys a function folder already packed as a tar stream (`source` is only shown: the daemon never opens it). */
+  async deployTar(name: string, tar: Readable | Buffer | Uint8Array, source?: string): Promise<FunctionInfo> {
+    const headers: Record<string, string> = { 'content-type': 'application/x-tar' };
+    if (source !== undefined) headers['x-sockpit-source'] = encodeSource(source);
+    const res = await this.request('PUT', `/v1/functions/${encodeURIComponent(name)}`, Buffer.isBuffer(tar) || tar instanceof Uint8Array ? Buffer.from(tar) : tar, headers);
+    if (res.status >= 400) throw toApiError(res);
+    return JSON.parse(res.body.toString('utf8')) as FunctionInfo;
   }
 
   async remove(name: string): Promise<void> {
@@ -169,6 +188,11 @@ export class SockpitClient {
   benchmark(id: string): Promise<BenchmarkJob> {
     return this.json('GET', `/v1/benchmarks/${encodeURIComponent(id)}`);
   }
+}
+
+/** A header value must be printable ASCII: other characters are %-escaped (it is a label, never a path used). */
+function encodeSource(source: string): string {
+  return source.replace(/[^\x20-\x7e]|%/g, (c) => encodeURIComponent(c)).slice(0, 512);
 }
 
 function header(res: RawResponse, name: string): string | null {

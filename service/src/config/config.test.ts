@@ -64,3 +64,24 @@ test('network: egress on by default; allow takes addresses and CIDRs, v4 and v6,
     assert.throws(() => buildConfig(parseConfigText(`network:\n  ${bad}\n`, 'cfg.yaml'), {}, 'cfg.yaml'), why, bad);
   }
 });
+
+test('scratch, admission and package-cache limits: defaults, and bad values named', () => {
+  const cfg = buildConfig({}, {});
+  assert.deepEqual(cfg.scratch, { memoryShare: 0.5, inodesPerMb: 256 });
+  assert.equal(cfg.api.connectionsPerUid, 256);
+  assert.equal(cfg.packages.maxCacheMb, 10240);
+  assert.throws(() => buildConfig({ scratch: { memoryShare: 0 } }, {}), /scratch\.memoryShare: must be a number in \(0, 1\]/);
+  assert.throws(() => buildConfig({ scratch: { memoryShare: 1.5 } }, {}), /scratch\.memoryShare/);
+  assert.throws(() => buildConfig({ api: { headerTimeoutMs: 60_000 } }, {}), /api\.headerTimeoutMs: must be an integer in \[100, 29000\]/);
+  assert.throws(() => buildConfig({ api: { subscribers: 0 } }, {}), /api\.subscribers/);
+  assert.throws(() => buildConfig({ packages: { maxPackageMb: 4096, maxCacheMb: 1024 } }, {}), /maxPackageMb: must not exceed packages\.maxCacheMb/);
+  assert.throws(() => buildConfig({ api: { maxSockets: 1 } }, {}), /api\.maxSockets: unknown setting/);
+});
+
+test('limits.max: the ceilings are validated, and no default may be above its ceiling', () => {
+  assert.equal(buildConfig({}, {}).limits.max.memoryMb, 4096);
+  assert.throws(() => buildConfig(parseConfigText('limits:\n  memoryMb: 8192\n', 'f'), {}), /limits\.memoryMb: 8192 is above limits\.max\.memoryMb \(4096\)/);
+  assert.equal(buildConfig(parseConfigText('limits:\n  memoryMb: 8192\n  max:\n    memoryMb: 16384\n', 'f'), {}).limits.memoryMb, 8192);
+  assert.throws(() => buildConfig(parseConfigText('limits:\n  max:\n    pids: 0\n', 'f'), {}), /limits\.max\.pids/);
+  assert.throws(() => buildConfig(parseConfigText('deploy:\n  maxFiles: 0\n', 'f'), {}), /deploy\.maxFiles/);
+});

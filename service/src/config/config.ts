@@ -29,7 +29,15 @@ export interface Config {
   sandboxUid: number;
   sandboxGid: number;
   pool: { initial: number; max: number };
-  limits: FunctionLimits;
+  /** per sandbox, unless ol.yaml says otherwise; `max`: the operator's ceiling on what ol.yaml may ask for */
+  limits: FunctionLimits & { max: FunctionLimits };
+  /** each sandbox's /tmp + /host: a tmpfs of its own, sized from its memory limit */
+  scratch: {
+    /** the share of the sandbox's memory limit its scratch may hold */
+    memoryShare: number;
+    /** inodes per MB of the memory limit */
+    inodesPerMb: number;
+  };
   warm: {
     /** idle (frozen) instances are evicted least-recently-used above this total memory */
     memoryBudgetMb: number;
@@ -45,6 +53,11 @@ export interface Config {
     wheelsOnly: boolean;
     /** the host interpreter that runs pip (it needs pip installed) */
     pipPython: string;
+    /** what one package may unpack to (read from its wheel before pip runs) and occupy installed */
+    maxPackageMb: number;
+    maxPackageFiles: number;
+    /** the whole cache; packages no deployed function uses are evicted least recently used first */
+    maxCacheMb: number;
   };
   zygotes: {
     enabled: boolean;
@@ -72,14 +85,34 @@ export interface Config {
     /** CIDRs (or addresses) a function may reach though the deny list covers them, e.g. a private API */
     allow: string[];
   };
+  /** admission on the socket (api/admission.ts): caps per peer uid and in total, timeouts */
+  api: {
+    connectionsPerUid: number;
+    /** all peers but root together; also kept under half of RLIMIT_NOFILE */
+    connections: number;
+    /** open GET /v1/events streams */
+    subscribersPerUid: number;
+    subscribers: number;
+    /** a request's headers must arrive within this time */
+    headerTimeoutMs: number;
+    /** a kept-alive connection with no request for this long is closed */
+    idleTimeoutMs: number;
+  };
   /** calls served at once; more are refused with 429 rather than queued without bound */
   maxConcurrentCalls: number;
   /** largest request body accepted */
   maxBodyBytes: number;
   /** largest result a function may return (413 beyond) */
   maxResultBytes: number;
-  /** largest deployable function folder */
-  maxFunctionBytes: number;
+  /** what one deploy's upload may hold (functions/upload-limits.ts) */
+  deploy: {
+    /** bytes of the tar stream (413 beyond) */
+    maxBytes: number;
+    /** files and directories in it (413 beyond) */
+    maxFiles: number;
+    /** path components of its deepest entry (413 beyond) */
+    maxDepth: number;
+  };
 }
 
 export const DEFAULT_CONFIG: Config = {
@@ -91,15 +124,17 @@ export const DEFAULT_CONFIG: Config = {
   sandboxUid: 65534,
   sandboxGid: 65534,
   pool: { initial: 8, max: 512 },
-  limits: { memoryMb: 256, pids: 64, cpus: 1, timeoutMs: 30_000 },
+  limits: { memoryMb: 256, pids: 64, cpus: 1, timeoutMs: 30_000, max: { memoryMb: 4096, pids: 1024, cpus: 4, timeoutMs: 900_000 } },
+  scratch: { memoryShare: 0.5, inodesPerMb: 256 },
   warm: { memoryBudgetMb: 1024, idleTtlMs: 600_000 },
-  packages: { indexUrl: null, findLinks: null, wheelsOnly: true, pipPython: '/usr/bin/python3' },
+  packages: { indexUrl: null, findLinks: null, wheelsOnly: true, pipPython: '/usr/bin/python3', maxPackageMb: 1024, maxPackageFiles: 100_000, maxCacheMb: 10_240 },
   zygotes: { enabled: true, memoryBudgetMb: 2048, growAfterMisses: 1, replyTimeoutMs: 10_000, hostUid: 400_000, hostGid: 400_000 },
   network: { mode: 'isolated', ready: 8, egress: true, allow: [] },
+  api: { connectionsPerUid: 256, connections: 1024, subscribersPerUid: 16, subscribers: 64, headerTimeoutMs: 10_000, idleTimeoutMs: 30_000 },
   maxConcurrentCalls: 64,
   maxBodyBytes: 6 * 1024 * 1024,
   maxResultBytes: 6 * 1024 * 1024,
-  maxFunctionBytes: 64 * 1024 * 1024,
+  deploy: { maxBytes: 64 * 1024 * 1024, maxFiles: 10_000, maxDepth: 32 },
 };
 
 /** What the command line may set; undefined means "not given". */
@@ -205,6 +240,14 @@ function validate(cfg: Config, problems: string[]): void {
   int('pool.max', cfg.pool.max, 1, 65536);
   if (cfg.pool.initial > cfg.pool.max) problems.push('pool.initial: must not exceed pool.max');
   validateLimits(cfg.limits, 'limits', problems);
+  if (!(cfg.scratch.memoryShare > 0 && cfg.scratch.memoryShare <= 1)) {
+    problems.push(`scratch.memoryShare: must be a number in (0, 1], got ${cfg.scratch.memoryShare}`);
+  }
+  int('scratch.inodesPerMb', cfg.scratch.inodesPerMb, 1, 1 << 16);
+  validateLimits(cfg.limits.max, 'limits.max', problems);
+  for (const key of LIMIT_KEYS) {
+    if (cfg.limits[key] > cfg.limits.max[key]) problems.push(`limits.${key}: ${cfg.limits[key]} is above limits.max.${key} (${cfg.limits.max[key]})`);
+  }
   int('warm.memoryBudgetMb', cfg.warm.memoryBudgetMb, 0, 1 << 20);
   int('warm.idleTtlMs', cfg.warm.idleTtlMs, 0, 7 * 24 * 3600_000);
   absolute('packages.findLinks', cfg.packages.findLinks);
@@ -215,6 +258,10 @@ function validate(cfg: Config, problems: string[]): void {
   if (cfg.packages.indexUrl !== null && cfg.packages.findLinks !== null) {
     problems.push('packages: set indexUrl or findLinks, not both');
   }
+  int('packages.maxPackageMb', cfg.packages.maxPackageMb, 1, 1 << 20);
+  int('packages.maxPackageFiles', cfg.packages.maxPackageFiles, 1, 1 << 24);
+  int('packages.maxCacheMb', cfg.packages.maxCacheMb, 1, 1 << 24);
+  if (cfg.packages.maxPackageMb > cfg.packages.maxCacheMb) problems.push('packages.maxPackageMb: must not exceed packages.maxCacheMb');
   int('zygotes.memoryBudgetMb', cfg.zygotes.memoryBudgetMb, 0, 1 << 20);
   int('zygotes.growAfterMisses', cfg.zygotes.growAfterMisses, 1, 1 << 20);
   int('zygotes.replyTimeoutMs', cfg.zygotes.replyTimeoutMs, 100, 600_000);
@@ -232,11 +279,22 @@ function validate(cfg: Config, problems: string[]): void {
       if (typeof entry !== 'string' || parseCidr(entry) === null) problems.push(`network.allow: ${JSON.stringify(entry)} is not an IPv4 or IPv6 address or CIDR`);
     }
   }
+  int('api.connectionsPerUid', cfg.api.connectionsPerUid, 1, 1 << 20);
+  int('api.connections', cfg.api.connections, 1, 1 << 20);
+  int('api.subscribersPerUid', cfg.api.subscribersPerUid, 1, 1 << 16);
+  int('api.subscribers', cfg.api.subscribers, 1, 1 << 16);
+  // below the request timeout (30 s): Node refuses a header timeout above it
+  int('api.headerTimeoutMs', cfg.api.headerTimeoutMs, 100, 29_000);
+  int('api.idleTimeoutMs', cfg.api.idleTimeoutMs, 100, 3600_000);
   int('maxConcurrentCalls', cfg.maxConcurrentCalls, 1, 65536);
   int('maxBodyBytes', cfg.maxBodyBytes, 1024, 1 << 30);
   int('maxResultBytes', cfg.maxResultBytes, 1024, 1 << 30);
-  int('maxFunctionBytes', cfg.maxFunctionBytes, 1024, 2 ** 40);
+  int('deploy.maxBytes', cfg.deploy.maxBytes, 1024, 2 ** 40);
+  int('deploy.maxFiles', cfg.deploy.maxFiles, 1, 1 << 24);
+  int('deploy.maxDepth', cfg.deploy.maxDepth, 1, 256);
 }
+
+export const LIMIT_KEYS = ['memoryMb', 'pids', 'cpus', 'timeoutMs'] as const satisfies ReadonlyArray<keyof FunctionLimits>;
 
 export function validateLimits(limits: FunctionLimits, at: string, problems: string[]): void {
   const check = (name: keyof FunctionLimits, min: number, max: number, integer = true) => {

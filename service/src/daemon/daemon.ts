@@ -11,7 +11,8 @@ import { Config } from '../config';
 import { SockpitError } from '../errors';
 import { CgroupDriver, CgroupMode, CgroupPool, createDriver, layoutForSandboxes, readLayout } from '../cgroups';
 import { FunctionStore } from '../functions/store';
-import { deployFunction } from '../functions/deploy';
+import { deployFunction, INCOMING, Upload } from '../functions/deploy';
+import { Caller, checkMayManage } from '../functions/ownership';
 import { validateName } from '../functions/spec';
 import { SandboxFactory } from '../sandbox/sandbox';
 import { assembleBase, removeBase, removeTree } from '../sandbox/rootfs';
@@ -25,6 +26,7 @@ import * as native from '../../../native';
 import { ApiBackend, buildApi, StatusBody } from '../api/server';
 import { BenchmarkJobs } from '../bench/jobs';
 import { PeerAudit } from '../api/peers';
+import { connectionCeiling, openFileLimit } from '../api/admission';
 
 import { RUNTIME_DIR, VERSION } from '../paths';
 import { inPrivateMountNamespace, rootMountIsPrivate } from './mountns';
@@ -127,11 +129,12 @@ export class Daemon implements ApiBackend {
     });
     await pool.start();
     removeTree(paths.sandboxesDir);
-    // Sandbox roots and their scratch (/host, /tmp) live in memory: a cold start makes and removes four
-    // directories, which a busy disk turns into milliseconds (ext4 here: ~0.5 ms each), and what a function
-    // writes to /tmp is charged to its own cgroup's memory limit instead of filling the disk.
+    // Sandbox roots live in memory: a cold start makes and removes a few directories, which a busy disk turns
+    // into milliseconds (ext4 here: ~0.5 ms each). Each sandbox's scratch (/host, /tmp) is a tmpfs of its own
+    // mounted below (rootfs.ts, scratch.ts), charged to its own memory limit and bounded by its own size; this
+    // one holds only directories and mount points.
     fs.mkdirSync(paths.sandboxesDir, { mode: 0o700 });
-    native.mountTmpfs(paths.sandboxesDir, 'mode=0700');
+    native.mountTmpfs(paths.sandboxesDir, 'mode=0700,size=8m');
 
     const bus = new EventBus();
     const cache = new PackageCache({
@@ -140,6 +143,13 @@ export class Daemon implements ApiBackend {
       indexUrl: config.packages.indexUrl,
       findLinks: config.packages.findLinks,
       wheelsOnly: config.packages.wheelsOnly,
+      limits: {
+        maxPackageBytes: config.packages.maxPackageMb * 2 ** 20,
+        maxPackageFiles: config.packages.maxPackageFiles,
+        maxCacheBytes: config.packages.maxCacheMb * 2 ** 20,
+      },
+      // what deployed functions use is never evicted (deploys under way hold what they resolved: deploy())
+      inUse: () => new Set(store.list().flatMap((fn) => fn.packages.map((p) => p.key))),
       onInstall: (e) => bus.publish({ type: 'install', package: e.key, ok: e.ok, ms: e.ms, error: e.error }),
     });
     cache.start();
@@ -171,6 +181,7 @@ export class Daemon implements ApiBackend {
         max: config.pool.max,
         egress: config.network.egress ? { allow: config.network.allow } : null,
       },
+      scratch: config.scratch,
     });
     if (config.network.mode === 'host') {
       console.error(
@@ -210,6 +221,7 @@ export class Daemon implements ApiBackend {
     this.api = buildApi(this, {
       maxBodyBytes: this.config.maxBodyBytes,
       audit: this.audit,
+      admission: { ...this.config.api, connections: connectionCeiling(this.config.api.connections, openFileLimit()) },
       telemetry: {
         bus: this.bus,
         stats: () => ({
@@ -257,23 +269,32 @@ export class Daemon implements ApiBackend {
     return this.store.get(name);
   }
 
-  async deploy(name: string, source: unknown) {
+  async deploy(name: string, upload: Upload, caller: Caller | null) {
     const previous = this.store.get(validateName(name));
-    const fn = await deployFunction(this.store, name, source, {
+    const held: Array<() => void> = [];
+    const fn = await deployFunction(this.store, name, upload, caller, {
       functionsDir: this.paths.functionsDir,
-      maxBytes: this.config.maxFunctionBytes,
+      limits: this.config.deploy,
       defaultLimits: this.config.limits,
+      maxLimits: this.config.limits.max,
       python: this.config.packages.pipPython,
-      resolvePackages: async (requirements) => (await this.cache.resolve(requirements)).map(packageRef),
-    });
+      compileUid: this.config.sandboxUid,
+      compileGid: this.config.sandboxGid,
+      resolvePackages: async (requirements) => {
+        const closure = await this.cache.resolve(requirements);
+        held.push(this.cache.hold(closure.map((p) => p.key))); // not evicted before the function is stored
+        return closure.map(packageRef);
+      },
+    }).finally(() => held.forEach((release) => release()));
     await this.provisioner.retire(name, previous?.codeDir);
     this.bus.publish({ type: 'function', action: 'deployed', name: fn.name, version: fn.version });
     return fn;
   }
 
-  async remove(name: string): Promise<boolean> {
+  async remove(name: string, caller: Caller | null): Promise<boolean> {
     const previous = this.store.get(name);
     if (!previous) return false;
+    checkMayManage(caller, previous, 'delete');
     this.store.delete(name);
     await this.provisioner.retire(name, previous.codeDir);
     this.bus.publish({ type: 'function', action: 'removed', name, version: null });
@@ -350,6 +371,8 @@ function groupId(name: string): number | null {
 /** Code snapshots no deployed function points at (left by a crash between deploy and clean-up). */
 function removeUnusedCode(functionsDir: string, store: FunctionStore): void {
   const keep = new Set(store.list().map((f) => f.codeDir));
+  // uploads a crash interrupted
+  fs.rmSync(path.join(functionsDir, INCOMING), { recursive: true, force: true });
   for (const name of fs.readdirSync(functionsDir)) {
     const dir = path.join(functionsDir, name);
     for (const version of fs.readdirSync(dir)) {

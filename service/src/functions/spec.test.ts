@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { effectiveLimits, parseOlYaml, parseRequirements, validateName } from './spec';
+import { callLimits, effectiveLimits, MAX_ENV_VARS, MAX_REQUIREMENTS, parseOlYaml, parseRequirements, validateName } from './spec';
 import { DEFAULT_CONFIG } from '../config';
 
 test('function names are checked', () => {
@@ -47,4 +47,34 @@ test('effective limits validate the merged result', () => {
   assert.equal(effectiveLimits(DEFAULT_CONFIG.limits, { memoryMb: 64 }).memoryMb, 64);
   assert.equal(effectiveLimits(DEFAULT_CONFIG.limits, {}).timeoutMs, DEFAULT_CONFIG.limits.timeoutMs);
   assert.throws(() => effectiveLimits(DEFAULT_CONFIG.limits, { memoryMb: 1 }), /memoryMb/);
+});
+
+test("ol.yaml limits above the operator's ceiling are refused, naming it; calls are held to a lowered ceiling", () => {
+  const max = DEFAULT_CONFIG.limits.max;
+  assert.throws(
+    () => effectiveLimits(DEFAULT_CONFIG.limits, { memoryMb: 1 << 20, pids: 1 << 20, timeoutMs: 24 * 3600_000 }, max),
+    (err: Error) =>
+      /limits\.memory_mb: 1048576 is above the daemon's ceiling of 4096 \(limits\.max\.memoryMb\)/.test(err.message) &&
+      /limits\.pids: 1048576 is above the daemon's ceiling of 1024 \(limits\.max\.pids\)/.test(err.message) &&
+      /limits\.timeout_ms: 86400000 is above/.test(err.message),
+  );
+  assert.equal(effectiveLimits(DEFAULT_CONFIG.limits, { memoryMb: 4096 }, max).memoryMb, 4096, 'at the ceiling is fine');
+  assert.deepEqual(Object.keys(effectiveLimits(DEFAULT_CONFIG.limits, {})).sort(), ['cpus', 'memoryMb', 'pids', 'timeoutMs']);
+  assert.equal(callLimits(DEFAULT_CONFIG.limits, { memoryMb: 4096 }, { ...max, memoryMb: 512 }).memoryMb, 512);
+});
+
+test('what a client sends is bounded before it is parsed: environment, requirements, YAML size and aliases', () => {
+  const env = (n: number) => `environment:\n${Array.from({ length: n }, (_, i) => `  K${i}: v`).join('\n')}\n`;
+  assert.equal(Object.keys(parseOlYaml(env(MAX_ENV_VARS)).environment).length, MAX_ENV_VARS);
+  assert.throws(() => parseOlYaml(env(MAX_ENV_VARS + 1)), /257 variables, more than 256/);
+  assert.throws(() => parseOlYaml(`environment:\n  BIG: ${'x'.repeat(70_000)}\n`), /bytes, more than 65536/);
+  // the red team's 20k keys took 2.2 s in the parser: refused before it, in one pass
+  assert.throws(() => parseOlYaml(env(20_000)), /more than 2000 lines and commas/);
+  assert.throws(() => parseOlYaml(`environment: {${Array.from({ length: 20_000 }, (_, i) => `K${i}: v`).join(', ')}}`), /more than 2000 lines and commas/);
+  const laughs = `a: &a [x, x, x, x, x, x, x, x, x]\n${Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(9).fill(`*${String.fromCharCode(97 + i)}`).join(', ')}]`).join('\n')}\n`;
+  assert.throws(() => parseOlYaml(laughs), /not valid YAML/);
+  const reqs = (n: number) => Array.from({ length: n }, (_, i) => `p${i}==1.0`).join('\n');
+  assert.equal(parseRequirements(reqs(MAX_REQUIREMENTS)).length, MAX_REQUIREMENTS);
+  assert.throws(() => parseRequirements(reqs(MAX_REQUIREMENTS + 1)), /more than 500 requirements/);
+  assert.throws(() => parseRequirements(`ok==1\n${'a'.repeat(5000)}`), /line 2: longer than 1000 characters/);
 });

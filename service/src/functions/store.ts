@@ -19,7 +19,9 @@ export interface PackageRef {
 export interface FunctionRecord {
   name: string;
   version: number;
-  /** the folder it was deployed from */
+  /** the uid that deployed this version (SO_PEERCRED); 0 for functions deployed before owners were kept */
+  owner: number;
+  /** where the client said the folder came from (shown only: the daemon never opens it) */
   source: string;
   /** the snapshot the sandbox mounts at /handler */
   codeDir: string;
@@ -37,6 +39,7 @@ export interface FunctionRecord {
 interface Row {
   name: string;
   version: number;
+  owner: number;
   source: string;
   code_dir: string;
   environment: string;
@@ -51,6 +54,7 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS functions (
   name TEXT PRIMARY KEY,
   version INTEGER NOT NULL,
+  owner INTEGER NOT NULL DEFAULT 0,
   source TEXT NOT NULL,
   code_dir TEXT NOT NULL,
   environment TEXT NOT NULL,
@@ -74,9 +78,7 @@ export class FunctionStore {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.exec(SCHEMA);
-    // databases made before ol.yaml `network` existed
-    const columns = this.db.prepare('SELECT name FROM pragma_table_info(?)').all('functions') as { name: string }[];
-    if (!columns.some((c) => c.name === 'network')) this.db.exec("ALTER TABLE functions ADD COLUMN network TEXT NOT NULL DEFAULT 'egress'");
+    migrate(this.db);
     for (const row of this.db.prepare('SELECT * FROM functions').all() as Row[]) {
       this.cache.set(row.name, fromRow(row));
     }
@@ -93,9 +95,9 @@ export class FunctionStore {
   put(record: FunctionRecord): void {
     this.db
       .prepare(
-        `INSERT INTO functions (name, version, source, code_dir, environment, limits, network, requirements, packages, deployed_at)
-         VALUES (@name, @version, @source, @code_dir, @environment, @limits, @network, @requirements, @packages, @deployed_at)
-         ON CONFLICT(name) DO UPDATE SET version = excluded.version, source = excluded.source,
+        `INSERT INTO functions (name, version, owner, source, code_dir, environment, limits, network, requirements, packages, deployed_at)
+         VALUES (@name, @version, @owner, @source, @code_dir, @environment, @limits, @network, @requirements, @packages, @deployed_at)
+         ON CONFLICT(name) DO UPDATE SET version = excluded.version, owner = excluded.owner, source = excluded.source,
            code_dir = excluded.code_dir, environment = excluded.environment, limits = excluded.limits, network = excluded.network,
            requirements = excluded.requirements, packages = excluded.packages, deployed_at = excluded.deployed_at`,
       )
@@ -121,10 +123,21 @@ export class FunctionStore {
   }
 }
 
+/**
+ * Databases written before functions had owners: the column is added, and what they hold belongs to root (0),
+ * the one uid sure to have been allowed; its owner redeploys nothing until root deletes or redeploys it.
+ */
+function migrate(db: Database.Database): void {
+  const columns = (db.prepare('PRAGMA table_info(functions)').all() as Array<{ name: string }>).map((c) => c.name);
+  if (!columns.includes('owner')) db.exec('ALTER TABLE functions ADD COLUMN owner INTEGER NOT NULL DEFAULT 0');
+  if (!columns.includes('network')) db.exec("ALTER TABLE functions ADD COLUMN network TEXT NOT NULL DEFAULT 'egress'");
+}
+
 function toRow(r: FunctionRecord): Row {
   return {
     name: r.name,
     version: r.version,
+    owner: r.owner,
     source: r.source,
     code_dir: r.codeDir,
     environment: JSON.stringify(r.environment),
@@ -140,6 +153,7 @@ function fromRow(row: Row): FunctionRecord {
   return {
     name: row.name,
     version: row.version,
+    owner: row.owner,
     source: row.source,
     codeDir: row.code_dir,
     environment: JSON.parse(row.environment),

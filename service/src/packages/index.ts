@@ -5,6 +5,11 @@
 // <root>/store/<key>/     the installed files (a sandbox puts /packages/<key> on sys.path)
 // <root>/meta/<key>.json  what we know about it (requires, topLevel, size); its presence means "installed"
 // <root>/tmp/             installs in progress; emptied by start()
+//
+// Bounded (README "Configuration", packages.*): pip first only downloads the archive; a wheel's unpacked size
+// and file count are read from its zip directory (wheel-size.ts) before pip installs it, the installed tree is
+// measured again after (pip adds .pyc files), and the whole cache has a size limit: packages no deployed
+// function uses are evicted least recently used first (eviction.ts). Past a limit: 507 no_space, saying which.
 
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
@@ -26,6 +31,8 @@ import {
 } from './metadata';
 import { Chosen, Demand, LateConflict, describeDemand, pickLevel } from './pick';
 import { helperScriptPath, runPython } from './pip';
+import { pickEvictions } from './eviction';
+import { wheelTotals, WheelTooLarge } from './wheel-size';
 
 export { normaliseName, packageKey, parseKey } from './metadata';
 export type { Dependency } from './metadata';
@@ -44,8 +51,22 @@ export interface PackageCacheOptions {
   installTimeoutMs?: number;
   /** pip runs at once; default 3 */
   maxParallelInstalls?: number;
+  /** bounds of one package and of the whole cache (default: unbounded) */
+  limits?: PackageLimits;
+  /** keys of the packages deployed functions, and deploys in progress, use: never evicted */
+  inUse?: () => ReadonlySet<string>;
   onInstall?: (event: InstallEvent) => void;
 }
+
+export interface PackageLimits {
+  /** what one package may unpack to (its wheel's zip directory), and occupy once installed */
+  maxPackageBytes: number;
+  maxPackageFiles: number;
+  /** the whole cache */
+  maxCacheBytes: number;
+}
+
+const UNBOUNDED: PackageLimits = { maxPackageBytes: Infinity, maxPackageFiles: Infinity, maxCacheBytes: Infinity };
 
 export interface InstallEvent {
   name: string;
@@ -127,6 +148,11 @@ export class PackageCache extends EventEmitter {
   private readonly opts: PackageCacheOptions;
   private readonly installed = new Map<string, ResolvedPackage>();
   private readonly inflight = new Map<string, Promise<ResolvedPackage>>();
+  /** when each installed package was last installed or resolved (LRU eviction) */
+  private readonly lastUsed = new Map<string, number>();
+  /** packages in a resolution under way, with how many hold each: not evicted meanwhile */
+  private readonly pinned = new Map<string, number>();
+  private readonly limits: PackageLimits;
   private started = false;
   private running = 0;
   private readonly waiting: Array<() => void> = [];
@@ -138,6 +164,7 @@ export class PackageCache extends EventEmitter {
     this.storeDir = path.join(this.root, 'store');
     this.metaDir = path.join(this.root, 'meta');
     this.tmpDir = path.join(this.root, 'tmp');
+    this.limits = opts.limits ?? UNBOUNDED;
     if (opts.onInstall) this.on('install', opts.onInstall);
   }
 
@@ -161,6 +188,7 @@ export class PackageCache extends EventEmitter {
         }
         metas.add(key);
         this.installed.set(key, this.toResolved(key, meta));
+        this.lastUsed.set(key, fs.statSync(file).mtimeMs); // touched at each use (touch())
       }
       for (const d of fs.readdirSync(this.storeDir)) {
         if (!metas.has(d)) fs.rmSync(path.join(this.storeDir, d), { recursive: true, force: true });
@@ -239,20 +267,62 @@ export class PackageCache extends EventEmitter {
       return { query: { name, specifier, marker: null, extras: [] }, by: 'requested', extras: [] };
     });
     const constraints = new Map<string, Demand[]>();
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.resolveOnce(top, constraints);
-      } catch (err) {
-        if (!(err instanceof LateConflict) || attempt >= 8) throw err;
-        const list = constraints.get(err.demand.name) ?? [];
-        if (list.some((d) => d.by === err.demand.by && d.specifier === err.demand.specifier)) throw err;
-        list.push(err.demand);
-        constraints.set(err.demand.name, list);
+    const pins = new Set<string>();
+    try {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const closure = await this.resolveOnce(top, constraints, pins);
+          for (const pkg of closure) this.touch(pkg.key);
+          return closure;
+        } catch (err) {
+          if (!(err instanceof LateConflict) || attempt >= 8) throw err;
+          const list = constraints.get(err.demand.name) ?? [];
+          if (list.some((d) => d.by === err.demand.by && d.specifier === err.demand.specifier)) throw err;
+          list.push(err.demand);
+          constraints.set(err.demand.name, list);
+        }
       }
+    } finally {
+      for (const key of pins) this.unpin(key);
     }
   }
 
-  private async resolveOnce(top: Pending[], constraints: Map<string, Demand[]>): Promise<ResolvedPackage[]> {
+  /** Keeps packages from eviction until the returned function is called (a deploy, until it is stored). */
+  hold(keys: readonly string[]): () => void {
+    const pins = new Set<string>();
+    for (const key of keys) this.pin(key, pins);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      for (const key of pins) this.unpin(key);
+    };
+  }
+
+  private pin(key: string, pins: Set<string>): void {
+    if (pins.has(key)) return;
+    pins.add(key);
+    this.pinned.set(key, (this.pinned.get(key) ?? 0) + 1);
+  }
+
+  private unpin(key: string): void {
+    const n = this.pinned.get(key) ?? 0;
+    if (n <= 1) this.pinned.delete(key);
+    else this.pinned.set(key, n - 1);
+  }
+
+  /** Marks a package as used now, in memory and (for the next start) as its meta file's mtime. */
+  private touch(key: string): void {
+    const now = Date.now();
+    this.lastUsed.set(key, now);
+    try {
+      fs.utimesSync(path.join(this.metaDir, `${key}.json`), now / 1000, now / 1000);
+    } catch {
+      // an evicted or vanished meta file: the next start reads what is there
+    }
+  }
+
+  private async resolveOnce(top: Pending[], constraints: Map<string, Demand[]>, pins: Set<string>): Promise<ResolvedPackage[]> {
     const chosen = new Map<string, Chosen>();
     const packages = new Map<string, ResolvedPackage>();
     let pending = top;
@@ -271,7 +341,8 @@ export class PackageCache extends EventEmitter {
       });
       const available = new Map(Object.entries(answer.available));
       const level = pickLevel(chosen, demands, constraints, available);
-      const installed = await Promise.all(level.added.map((c) => this.ensure(c.name, c.version)));
+      // pinned as each arrives: another install making room must not evict what this closure just got
+      const installed = await Promise.all(level.added.map((c) => this.ensure(c.name, c.version).then((pkg) => (this.pin(pkg.key, pins), pkg))));
       const next: Pending[] = [];
       const follow = (pkg: ResolvedPackage, contexts: string[], onlyExtraDeps: boolean) => {
         for (const dep of pkg.requires) {
@@ -355,32 +426,28 @@ export class PackageCache extends EventEmitter {
     try {
       work = fs.mkdtempSync(path.join(this.tmpDir, `${key}.`));
       const target = path.join(work, 'target');
-      const args = ['-I', '-m', 'pip', 'install', '--no-deps', '--target', target, '--disable-pip-version-check', '--no-input', '--no-cache-dir', '--progress-bar', 'off', '--no-warn-script-location', '--no-color'];
-      if (this.opts.wheelsOnly) args.push('--only-binary', ':all:');
-      if (this.opts.indexUrl !== null) args.push('--index-url', this.opts.indexUrl);
+      const download = path.join(work, 'download');
+      const common = ['--no-deps', '--disable-pip-version-check', '--no-input', '--no-cache-dir', '--progress-bar', 'off', '--no-color'];
+      if (this.opts.wheelsOnly) common.push('--only-binary', ':all:');
+      if (this.opts.indexUrl !== null) common.push('--index-url', this.opts.indexUrl);
       if (this.opts.findLinks !== null) {
-        if (this.opts.indexUrl === null) args.push('--no-index');
-        args.push('--find-links', this.opts.findLinks);
+        if (this.opts.indexUrl === null) common.push('--no-index');
+        common.push('--find-links', this.opts.findLinks);
       }
-      args.push(`${name}==${version}`);
-      const r = await runPython(this.opts.pipPython, args, { tmpDir: work, timeoutMs: this.opts.installTimeoutMs ?? 300_000 }).catch((err) => {
-        throw wrap(err, `cannot run ${this.opts.pipPython}`, { op: 'packages.install' });
-      });
-      if (r.code !== 0 || r.timedOut) {
-        if (/\[Errno 28\]|No space left on device/.test(r.stderr + r.stdout)) {
-          throw new SockpitError('no_space', `cannot install ${key}: no space left on device in the package cache (${this.root}); free some space and deploy again`, {
-            op: 'packages.install',
-            errno: 'ENOSPC',
-            detail: { package: key, output: (r.stderr + r.stdout).slice(-8000) },
-          });
-        }
-        const how = r.timedOut ? `pip timed out after ${Math.round(r.ms / 1000)} s` : `pip exited with ${r.code ?? r.signal}`;
-        throw new SockpitError('bad_request', `cannot install ${key}: ${how}: ${outputTail(r.stderr + '\n' + r.stdout) || '(no output)'}`, {
-          op: 'packages.install',
-          detail: { package: key, output: (r.stderr + r.stdout).slice(-8000) },
-        });
-      }
+      // first the archive only, to look inside it before anything is unpacked
+      await this.pip(key, work, ['download', ...common, '--dest', download, `${name}==${version}`]);
+      const archives = fs.readdirSync(download);
+      if (archives.length !== 1) throw new SockpitError('bad_request', `cannot install ${key}: pip downloaded ${archives.length} files`, { op: 'packages.install' });
+      const archive = path.join(download, archives[0]);
+      const expected = archive.endsWith('.whl') ? (await this.checkWheel(key, archive)).uncompressedBytes : fs.statSync(archive).size;
+      this.makeRoom(key, expected);
+      await this.pip(key, work, ['install', ...common, '--target', target, '--no-warn-script-location', archive]);
       const meta = readInstalled(target, name, version);
+      const files = listFiles(target).length;
+      if (meta.sizeBytes > this.limits.maxPackageBytes || files > this.limits.maxPackageFiles) {
+        throw tooLarge(key, `installed, it holds ${files} files and ${mb(meta.sizeBytes)} MB`, this.limits);
+      }
+      this.makeRoom(key, meta.sizeBytes);
       const dest = path.join(this.storeDir, key);
       try {
         fs.renameSync(target, dest);
@@ -394,6 +461,7 @@ export class PackageCache extends EventEmitter {
       fs.renameSync(metaTmp, path.join(this.metaDir, `${key}.json`));
       const pkg = this.toResolved(key, meta);
       this.installed.set(key, pkg);
+      this.lastUsed.set(key, Date.now());
       this.emit('install', { name, version, key, ms: performance.now() - started, ok: true, sizeBytes: meta.sizeBytes });
       return pkg;
     } catch (err) {
@@ -408,6 +476,69 @@ export class PackageCache extends EventEmitter {
       if (work !== null) fs.rmSync(work, { recursive: true, force: true });
       this.release();
     }
+  }
+
+  /** Runs pip; its failure is a clear error (507 no_space when the disk is full). */
+  private async pip(key: string, work: string, args: string[]): Promise<void> {
+    const r = await runPython(this.opts.pipPython, ['-I', '-m', 'pip', ...args], { tmpDir: work, timeoutMs: this.opts.installTimeoutMs ?? 300_000 }).catch((err) => {
+      throw wrap(err, `cannot run ${this.opts.pipPython}`, { op: 'packages.install' });
+    });
+    if (r.code === 0 && !r.timedOut) return;
+    if (/\[Errno 28\]|No space left on device/.test(r.stderr + r.stdout)) {
+      throw new SockpitError('no_space', `cannot install ${key}: no space left on device in the package cache (${this.root}); free some space and deploy again`, {
+        op: 'packages.install',
+        errno: 'ENOSPC',
+        detail: { package: key, output: (r.stderr + r.stdout).slice(-8000) },
+      });
+    }
+    const how = r.timedOut ? `pip timed out after ${Math.round(r.ms / 1000)} s` : `pip exited with ${r.code ?? r.signal}`;
+    throw new SockpitError('bad_request', `cannot install ${key}: ${how}: ${outputTail(r.stderr + '\n' + r.stdout) || '(no output)'}`, {
+      op: 'packages.install',
+      detail: { package: key, output: (r.stderr + r.stdout).slice(-8000) },
+    });
+  }
+
+  /** What the wheel unpacks to, from its zip directory; 507 past packages.maxPackageMb / maxPackageFiles. */
+  private async checkWheel(key: string, archive: string) {
+    try {
+      return await wheelTotals(archive, { maxBytes: this.limits.maxPackageBytes, maxFiles: this.limits.maxPackageFiles });
+    } catch (err) {
+      if (err instanceof WheelTooLarge) throw tooLarge(key, `its wheel: ${err.message}`, this.limits);
+      throw new SockpitError('bad_request', `cannot install ${key}: its wheel is not a valid zip: ${(err as Error).message}`, { op: 'packages.install' });
+    }
+  }
+
+  /**
+   * Evicts packages no deployed function uses, least recently used first, until `bytes` more fit under
+   * packages.maxCacheMb; 507 when the packages in use leave too little room.
+   */
+  private makeRoom(key: string, bytes: number): void {
+    const max = this.limits.maxCacheBytes;
+    const used = this.stats().bytes;
+    if (used + bytes <= max) return;
+    const keep = new Set([...(this.opts.inUse?.() ?? []), ...this.pinned.keys(), key]);
+    const cached = [...this.installed.values()].map((p) => ({ key: p.key, sizeBytes: p.sizeBytes, lastUsed: this.lastUsed.get(p.key) ?? 0 }));
+    const victims = pickEvictions(cached, keep, used, bytes, max);
+    if (victims === null) {
+      throw new SockpitError(
+        'no_space',
+        `cannot install ${key} (${mb(bytes)} MB): the package cache holds ${mb(used)} MB of packages that deployed functions use, and its limit (packages.maxCacheMb) is ${mb(max)} MB; remove functions or raise the limit`,
+        { op: 'packages.install', detail: { package: key, cacheBytes: used, neededBytes: bytes, maxCacheBytes: max } },
+      );
+    }
+    for (const victim of victims) this.evict(victim.key);
+  }
+
+  /** Removes a package from the cache: its meta first, so a crash in between leaves a folder start() drops. */
+  private evict(key: string): void {
+    fs.rmSync(path.join(this.metaDir, `${key}.json`), { force: true });
+    this.installed.delete(key);
+    this.lastUsed.delete(key);
+    // renamed away first: a sandbox's path never shows a half-removed package
+    const doomed = path.join(this.tmpDir, `evicted-${key}-${process.pid}-${Date.now()}`);
+    fs.renameSync(path.join(this.storeDir, key), doomed);
+    fs.rmSync(doomed, { recursive: true, force: true });
+    console.error(`sockpitd: package ${key} evicted from the cache (least recently used, no deployed function uses it)`);
   }
 
   private toResolved(key: string, meta: PackageMeta): ResolvedPackage {
@@ -499,6 +630,18 @@ export function treeSize(dir: string): number {
     else total += fs.lstatSync(p).size;
   }
   return total;
+}
+
+function mb(bytes: number): string {
+  return (bytes / 2 ** 20).toFixed(1);
+}
+
+function tooLarge(key: string, what: string, limits: PackageLimits): SockpitError {
+  return new SockpitError(
+    'no_space',
+    `cannot install ${key}: ${what}; one package may hold at most ${mb(limits.maxPackageBytes)} MB and ${limits.maxPackageFiles} files (packages.maxPackageMb, packages.maxPackageFiles)`,
+    { op: 'packages.install', detail: { package: key } },
+  );
 }
 
 function compareKeys(a: string, b: string): number {

@@ -13,7 +13,7 @@ import { STATUS_OF } from '../api/errors';
 import type { EventBus, Tier } from '../telemetry/events';
 import type { ForkedInstance, ZygoteManager } from '../zygotes/manager';
 import { FunctionRecord, FunctionStore } from '../functions/store';
-import { effectiveLimits } from '../functions/spec';
+import { callLimits } from '../functions/spec';
 import { Phases, Sandbox, SandboxFactory } from '../sandbox/sandbox';
 import { WarmCache } from './warm-cache';
 
@@ -127,7 +127,7 @@ export class Provisioner {
         codeDir: fn.codeDir,
         paths: fn.packages.map((p) => p.sandboxPath),
         environment: fn.environment,
-        limits: effectiveLimits(this.config.limits, fn.limits),
+        limits: callLimits(this.config.limits, fn.limits, this.config.limits.max),
         network: fn.network,
       };
       let forked: ForkedInstance | null = null;

@@ -1,16 +1,20 @@
 // A running instance host (service/runtime/instance.py) seen from the daemon: its process, the daemon's end of
 // the socketpair it talks over, and the tail of what it printed. One call at a time.
 
+import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { SockpitError } from '../errors';
 import { ExitStatus, ProcessHandle } from './process';
-import { encodeCall, encodeSetup, FrameDecoder, InstanceReply, parseReply } from './framing';
+import { encodeCall, encodeSetup, ForeignReply, FrameDecoder, InstanceReply, parseReply } from './framing';
 
 const OUTPUT_TAIL_BYTES = 16 * 1024;
 
 export type { ExitStatus };
 
 interface PendingCall {
+  /** the request id its reply must carry: unguessable, so code in the instance can't answer a call ahead */
+  id: string;
+  sentAt: number;
   resolve: (reply: InstanceReply) => void;
   reject: (err: Error) => void;
 }
@@ -23,6 +27,8 @@ export class Instance {
   /** a spare's environment and bytecode (setUp), sent with its first call */
   private setup: Buffer | null = null;
   private outputTail = Buffer.alloc(0);
+  /** it broke the protocol: killed, and never given another call, even before its exit is seen */
+  private refused = false;
   /** Takes ownership of the process, the daemon's channel fd and the read end of its output pipe. */
   constructor(
     readonly process: ProcessHandle,
@@ -45,7 +51,7 @@ export class Instance {
   }
 
   get alive(): boolean {
-    return this.process.alive;
+    return !this.refused && this.process.alive;
   }
 
   get busy(): boolean {
@@ -62,9 +68,11 @@ export class Instance {
     if (!this.alive) return Promise.reject(new SockpitError('instance_died', 'the instance has exited'));
     if (this.pending) return Promise.reject(new SockpitError('internal', 'the instance is already serving a call'));
     return new Promise((resolve, reject) => {
-      this.pending = { resolve, reject };
+      const id = randomBytes(8).toString('hex');
+      this.pending = { id, sentAt: performance.now(), resolve, reject };
       // one write: a spare wakes once, for both
-      this.channel.write(this.setup ? Buffer.concat([this.setup, encodeCall(event)]) : encodeCall(event));
+      const call = encodeCall(id, event);
+      this.channel.write(this.setup ? Buffer.concat([this.setup, call]) : call);
       this.setup = null;
     });
   }
@@ -84,28 +92,42 @@ export class Instance {
     this.process.kill();
   }
 
+  /** Ends an instance that spoke out of turn or sent what can't be a reply. */
+  private refuse(): void {
+    this.refused = true;
+    this.kill();
+  }
+
   private onData(chunk: Buffer): void {
     let frames: Buffer[];
     try {
       frames = this.decoder.push(chunk);
     } catch {
       this.failPending(new SockpitError('too_large', `the function's result is larger than the ${this.maxResultBytes}-byte limit; its instance was killed`));
-      this.kill();
+      this.refuse();
       return;
     }
     for (const frame of frames) {
       const pending = this.pending;
       this.pending = null;
       if (!pending) {
-        this.kill(); // a reply nobody asked for: the instance is not following the protocol
+        this.refuse(); // a reply nobody asked for (a late one): the instance is not following the protocol
         return;
       }
+      let reply: InstanceReply;
       try {
-        pending.resolve(parseReply(frame));
+        reply = parseReply(frame, pending.id);
       } catch (err) {
-        pending.reject(new SockpitError('instance_died', `the instance sent a malformed reply: ${(err as Error).message}`));
-        this.kill();
+        const what = err instanceof ForeignReply ? 'spoke out of turn' : 'sent a malformed reply';
+        pending.reject(new SockpitError('instance_died', `the instance ${what}: ${(err as Error).message}; it was killed`));
+        this.refuse();
+        return;
       }
+      // the timings are the instance's word: never more than the daemon saw pass
+      const elapsed = performance.now() - pending.sentAt;
+      reply.loadMs = Math.min(reply.loadMs, elapsed);
+      reply.execMs = Math.min(reply.execMs, elapsed - reply.loadMs);
+      pending.resolve(reply);
     }
   }
 

@@ -6,6 +6,7 @@
 // <state>/sandboxes/<id>/root     recursive bind of base (its read-only flags are copied with it)
 //                        /root/handler  read-only bind of the function's code snapshot
 //                        /root/host, /root/tmp  read-write binds of the sandbox's scratch
+//                        /scratch       the sandbox's own tmpfs, sized from its limits (scratch.ts): host/ and tmp/
 // Nothing here ever removes a directory that still has a mount under it: removeTree unmounts first.
 
 import fs from 'node:fs';
@@ -166,16 +167,24 @@ function copyAlternatives(dir: string, host = '/etc/alternatives'): void {
 export interface SandboxDirs {
   dir: string;
   root: string;
+  /** the sandbox's own tmpfs, holding scratch and tmp */
+  scratchMount: string;
   scratch: string;
   tmp: string;
 }
 
-/** Stitches one sandbox's root: 3 binds + 1 read-only remount, all in the daemon's private mount namespace. */
-export function mountSandboxRoot(baseDir: string, dir: string, codeDir: string | null, uid: number, gid: number): SandboxDirs {
-  const dirs: SandboxDirs = { dir, root: path.join(dir, 'root'), scratch: path.join(dir, 'host'), tmp: path.join(dir, 'tmp') };
+/**
+ * Stitches one sandbox's root: 3 binds + 1 read-only remount, all in the daemon's private mount namespace, and
+ * a tmpfs of its own for /host and /tmp, mounted with scratchData (size=, nr_inodes=).
+ */
+export function mountSandboxRoot(baseDir: string, dir: string, codeDir: string | null, uid: number, gid: number, scratchData: string): SandboxDirs {
+  const scratchMount = path.join(dir, 'scratch');
+  const dirs: SandboxDirs = { dir, root: path.join(dir, 'root'), scratchMount, scratch: path.join(scratchMount, 'host'), tmp: path.join(scratchMount, 'tmp') };
   try {
     fs.mkdirSync(dir, { mode: 0o700 });
     fs.mkdirSync(dirs.root);
+    fs.mkdirSync(scratchMount, { mode: 0o700 });
+    native.mountTmpfs(scratchMount, scratchData);
     fs.mkdirSync(dirs.scratch, { mode: 0o700 });
     fs.mkdirSync(dirs.tmp, { mode: 0o700 });
     fs.chownSync(dirs.scratch, uid, gid);
@@ -196,18 +205,35 @@ export function mountCode(codeDir: string, dirs: SandboxDirs): void {
   native.bindMount(codeDir, path.join(dirs.root, 'handler'), { readonly: true });
 }
 
+/** Gives the sandbox's scratch tmpfs a new size (a spare's, once its function is known). */
+export function resizeScratch(dirs: SandboxDirs, scratchData: string): void {
+  native.remountTmpfs(dirs.scratchMount, scratchData);
+}
+
 export function unmountSandboxRoot(dirs: SandboxDirs): void {
+  // both are tried whatever happens to the other: a scratch left mounted would hold its memory
+  let failure: unknown = null;
+  for (const target of [dirs.root, dirs.scratchMount]) {
+    try {
+      detachIfMounted(target);
+      // only ever a mount point: rmdir, never a recursive remove, so a mount that is somehow still there
+      // makes this fail instead of deleting the host's files underneath (the scratch's tmpfs is freed by the
+      // unmount, whatever the function left in it)
+      rmdirIfPresent(target);
+    } catch (err) {
+      failure ??= err;
+    }
+  }
+  if (failure !== null) throw failure;
+  rmdirIfPresent(dirs.dir);
+}
+
+function detachIfMounted(target: string): void {
   try {
-    native.umount(dirs.root, { detach: true });
+    native.umount(target, { detach: true });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EINVAL' && (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  // the root is only ever a mount point: rmdir, never a recursive remove, so a mount that is somehow still
-  // there makes this fail instead of deleting the host's files underneath
-  rmdirIfPresent(dirs.root);
-  fs.rmSync(dirs.scratch, { recursive: true, force: true });
-  fs.rmSync(dirs.tmp, { recursive: true, force: true });
-  rmdirIfPresent(dirs.dir);
 }
 
 function rmdirIfPresent(dir: string): void {

@@ -12,11 +12,12 @@ import type { Cgroup, CgroupDriver, CgroupPool, Limits } from '../cgroups';
 import { findEgressTools, type EgressOptions } from '../network/egress';
 import { HostAddressWatch } from '../network/host-addresses';
 import { NetnsPool, NetnsPoolStats } from '../network/netns-pool';
-import { InstanceReply } from './framing';
+import { InstanceReply, parseErrorBody } from './framing';
 import { Instance } from './instance';
 import { killPending, ProcessHandle } from './process';
 import { buildFilter, filtersSupported } from './seccomp';
-import { mountCode, mountSandboxRoot, SandboxDirs, unmountSandboxRoot } from './rootfs';
+import { mountCode, mountSandboxRoot, resizeScratch, SandboxDirs, unmountSandboxRoot } from './rootfs';
+import { DEFAULT_SCRATCH, sameScratchSize, scratchMountData, scratchSize, ScratchPolicy, ScratchSize } from './scratch';
 
 export interface SandboxSpec {
   /** the function's code snapshot, mounted at /handler; null for a Zygote */
@@ -45,6 +46,8 @@ export interface SandboxFactoryOptions {
    * loopback only); host: the host's (benchmarks)
    */
   network?: { mode: 'isolated' | 'host'; ready: number; max: number; egress?: { allow: string[] } | null };
+  /** how big each sandbox's own /tmp + /host tmpfs is, from its memory limit */
+  scratch?: ScratchPolicy;
 }
 
 /**
@@ -181,15 +184,16 @@ export class SandboxFactory {
     const netns = await this.takeNetns(netnsFrom, spec.network ?? 'egress');
     let cgroup: Cgroup | undefined;
     let dirs: SandboxDirs;
+    const scratch = this.scratchSizeOf(spec.limits);
     try {
       cgroup = this.pool.acquire(poolLimits(spec.limits));
-      dirs = mountSandboxRoot(this.opts.baseDir, path.join(this.opts.sandboxesDir, id), spec.codeDir, this.opts.uid, this.opts.gid);
+      dirs = mountSandboxRoot(this.opts.baseDir, path.join(this.opts.sandboxesDir, id), spec.codeDir, this.opts.uid, this.opts.gid, scratchMountData(scratch));
     } catch (err) {
       if (cgroup) this.pool.release(cgroup).catch((e) => console.error(`sockpitd: sandbox ${id}: ${(e as Error).message}`));
       if (netns) netns.pool.release(netns.fd);
       throw err;
     }
-    const sandbox = new Sandbox(this, id, cgroup, dirs, spec, netns, netnsFrom === 'own' && this.isolated);
+    const sandbox = new Sandbox(this, id, cgroup, dirs, spec, scratch, netns, netnsFrom === 'own' && this.isolated);
     this.live.add(sandbox);
     return sandbox;
   }
@@ -206,6 +210,10 @@ export class SandboxFactory {
     return [...(this.coldNetns?.helperPids() ?? []), ...(this.zygoteNetns?.helperPids() ?? [])];
   }
 
+  scratchSizeOf(limits: FunctionLimits): ScratchSize {
+    return scratchSize(limits, this.opts.scratch ?? DEFAULT_SCRATCH);
+  }
+
   /** Starts the instance host into a prepared sandbox: cgroup join, new namespaces, chroot, uid, exec. */
   start(sandbox: Sandbox): Instance {
     const env = instanceEnvironment(sandbox.spec);
@@ -215,6 +223,8 @@ export class SandboxFactory {
       pidNamespace: true,
       env,
       seccomp: this.filters?.instance,
+      // the scope zygote.py gives the instances it forks: the same on the cold path
+      landlock: true,
     });
     return this.instance(started.process, started.channelFd, started.outputFd);
   }
@@ -251,6 +261,7 @@ export class SandboxFactory {
       env: Record<string, string>;
       userns?: { uidMap: string; gidMap: string };
       seccomp?: Buffer;
+      landlock?: boolean;
     },
   ): RuntimeProcess {
     const [channelParent, channelChild] = native.socketpair();
@@ -274,6 +285,7 @@ export class SandboxFactory {
         dieWithParent: true,
         userns: how.userns,
         seccomp: how.seccomp,
+        landlock: how.landlock,
       });
       return { process: new ProcessHandle(pid, pidfd), channelFd: channelParent, outputFd: outputRead };
     } catch (err) {
@@ -335,6 +347,7 @@ export class Sandbox {
     readonly cgroup: Cgroup,
     readonly dirs: SandboxDirs,
     private assigned: SandboxSpec,
+    private scratch: ScratchSize,
     /** its network namespace from a pool (null: the host's, or one of its own: ownNetns) */
     readonly netns: HeldNetns | null = null,
     /** its first process makes a network namespace of its own as it starts */
@@ -359,6 +372,11 @@ export class Sandbox {
     try {
       if (spec.codeDir !== null) mountCode(spec.codeDir, this.dirs);
       this.factory.pool.setLimits(this.cgroup, poolLimits(spec.limits));
+      const scratch = this.factory.scratchSizeOf(spec.limits);
+      if (!sameScratchSize(scratch, this.scratch)) {
+        resizeScratch(this.dirs, scratchMountData(scratch));
+        this.scratch = scratch;
+      }
     } catch (err) {
       throw wrap(err, `Can't give sandbox ${this.id} its function`, { op: 'sandbox.assign' });
     }
@@ -411,7 +429,7 @@ export class Sandbox {
       const reply = await Promise.race([sent, timeout]);
       if (reply.status === 'error' && isMemoryError(reply.body)) {
         throw new SockpitError('out_of_memory', `the function ran out of memory (limit ${this.spec.limits.memoryMb} MB)`, {
-          detail: JSON.parse(reply.body.toString()),
+          detail: parseErrorBody(reply.body),
         });
       }
       return reply;
@@ -516,7 +534,7 @@ function poolLimits(limits: FunctionLimits): Limits {
 
 function isMemoryError(body: Buffer): boolean {
   try {
-    return (JSON.parse(body.toString()) as { type?: string }).type === 'MemoryError';
+    return parseErrorBody(body).type === 'MemoryError';
   } catch {
     return false;
   }

@@ -99,3 +99,24 @@ test('another architecture, or the x32 ABI, never gets through', () => {
   assert.equal(run(f, SYS.read, 0, 0x40000003), KILL, 'i386');
   assert.equal(run(f, 0x40000000 + SYS.mount), ENOSYS, 'x32 numbers');
 });
+
+test('socket(AF_VSOCK) is refused in both profiles; other families pass', () => {
+  for (const profile of ['instance', 'zygote'] as const) {
+    const f = buildFilter(profile);
+    assert.equal(run(f, 41, 40), EPERM, `${profile}: AF_VSOCK`);
+    for (const family of [1, 2, 10, 16]) assert.equal(run(f, 41, family), ALLOW, `${profile}: family ${family}`);
+    assert.equal(run(f, SYS.read, 40), ALLOW, `${profile}: arg0 40 of another call`);
+  }
+});
+
+test('personality() takes only the default persona or a query, in both profiles', () => {
+  for (const profile of ['instance', 'zygote'] as const) {
+    const f = buildFilter(profile);
+    assert.equal(run(f, 135, 0), ALLOW);
+    assert.equal(run(f, 135, 0xffffffff), ALLOW);
+    for (const persona of [0x0040000 /* ADDR_NO_RANDOMIZE */, 0x0400000 /* READ_IMPLIES_EXEC */, 0x0008 /* UNAME26 */, 1]) {
+      assert.equal(run(f, 135, persona), EPERM, `${profile}: persona ${persona}`);
+    }
+    assert.equal(run(f, SYS.write, 0x0040000), ALLOW, 'the value matters for personality only');
+  }
+});

@@ -9,6 +9,9 @@
 // a PID namespace, so a Zygote can return to its own after it forked an instance into a new one, and of a network
 // namespace, so what it forks joins the one sockpitd passed for it).
 // clone3 answers ENOSYS: its flags sit in memory a filter can't read, and libc falls back to clone.
+// Both refuse socket(AF_VSOCK) (the host's hypervisor sockets: Moby's default profile refuses them too) and
+// personality() with anything but the default persona (PER_LINUX) or a query (0xffffffff): other personas
+// turn off address-space randomisation or change what the kernel reports, and nothing here needs them.
 //
 // A third, 'zygote-serving', is stacked on the first Zygote once it holds a handle on its own PID namespace
 // (zygote.py main), before any package code runs: it refuses pidfd_open. Zygotes are root in the user namespace
@@ -22,6 +25,7 @@ const X32_SYSCALL_BIT = 0x40000000;
 
 /** x86_64 system call numbers (arch/x86/entry/syscalls/syscall_64.tbl). */
 const NR: Record<string, number> = {
+  socket: 41,
   clone: 56,
   uselib: 134,
   personality: 135,
@@ -109,9 +113,18 @@ export interface Rules {
   denyFlags: Record<string, number>;
   /** refused with EPERM unless their second argument is exactly one of these values (setns's namespace type) */
   onlyArg1?: Record<string, number[]>;
+  /** refused with EPERM when their first argument (its low 32 bits: an int) is one of these */
+  denyArg0?: Record<string, number[]>;
+  /** refused with EPERM unless their first argument (its low 32 bits) is one of these */
+  onlyArg0?: Record<string, number[]>;
   /** answered ENOSYS, so libc falls back to an older call the filter can inspect */
   enosys: string[];
 }
+
+const AF_VSOCK = 40;
+const PER_LINUX = 0;
+const PERSONALITY_QUERY = 0xffffffff;
+const ALWAYS_ARG0 = { denyArg0: { socket: [AF_VSOCK] }, onlyArg0: { personality: [PER_LINUX, PERSONALITY_QUERY] } };
 
 export function rulesFor(profile: Profile): Rules {
   if (profile === 'zygote-serving') return { deny: ['pidfd_open'], denyFlags: {}, enosys: [] };
@@ -120,6 +133,7 @@ export function rulesFor(profile: Profile): Rules {
       deny: [...ALWAYS_DENIED, 'chroot', 'unshare', 'sethostname'],
       denyFlags: { clone: ALL_NAMESPACES },
       enosys: ['clone3'],
+      ...ALWAYS_ARG0,
     };
   }
   return {
@@ -127,6 +141,7 @@ export function rulesFor(profile: Profile): Rules {
     denyFlags: { clone: ALL_NAMESPACES & ~ZYGOTE_NAMESPACES, unshare: ALL_NAMESPACES & ~ZYGOTE_NAMESPACES },
     onlyArg1: { setns: [CLONE_NEWPID, CLONE_NEWNET] },
     enosys: ['clone3'],
+    ...ALWAYS_ARG0,
   };
 }
 
@@ -185,6 +200,18 @@ function program(rules: Rules): Insn[] {
       i < values.length - 1 ? { code: JEQ_K, k: value, jt: values.length - 1 - i, jf: 0 } : { code: JEQ_K, k: value, jt: 0, jf: 'eperm' },
     );
     p.push({ code: JEQ_K, k: nr(name), jt: 0, jf: checks.length + 2 }, { code: LD_W_ABS, k: OFF_ARG1 }, ...checks, { code: LD_W_ABS, k: OFF_NR });
+  }
+  for (const [name, values] of Object.entries(rules.denyArg0 ?? {})) {
+    // when nr matches: load arg0, compare with each value, and reload nr for the checks after this one
+    p.push({ code: JEQ_K, k: nr(name), jt: 0, jf: values.length + 1 }, { code: LD_W_ABS, k: OFF_ARG0 });
+    for (const v of values) p.push({ code: JEQ_K, k: v, jt: 'eperm', jf: 0 });
+    p.push({ code: LD_W_ABS, k: OFF_NR });
+  }
+  for (const [name, values] of Object.entries(rules.onlyArg0 ?? {})) {
+    // a match jumps to the reload of nr; the last value not matching is a refusal
+    p.push({ code: JEQ_K, k: nr(name), jt: 0, jf: values.length + 1 }, { code: LD_W_ABS, k: OFF_ARG0 });
+    values.forEach((v, j) => p.push({ code: JEQ_K, k: v, jt: values.length - j - 1, jf: j === values.length - 1 ? 'eperm' : 0 }));
+    p.push({ code: LD_W_ABS, k: OFF_NR });
   }
   p.push({ code: RET_K, k: RET_ALLOW });
   return p;

@@ -7,6 +7,7 @@ import * as native from '../../../native';
 import { findByInnerPid, ProcessHandle } from '../sandbox/process';
 import { SockpitError } from '../errors';
 import { encodeFrame, FrameDecoder } from '../sandbox/framing';
+import { Answer, MAX_ANSWER_BYTES, parseAnswer } from './answer';
 import type { Sandbox } from '../sandbox/sandbox';
 import { Spare } from './spare';
 
@@ -36,6 +37,7 @@ interface Pending {
   resolve: (forked: Forked) => void;
   reject: (err: Error) => void;
   timer: NodeJS.Timeout;
+  sentAt: number;
   /** the members of the new process's cgroup, as we see them: where it is found once it joined */
   members?: () => number[];
   /** its pid in the Zygotes' PID namespace, from the Zygote */
@@ -49,15 +51,6 @@ interface Pending {
   onProcess?: (process: ProcessHandle) => void;
 }
 
-interface Answer {
-  id?: string;
-  pid?: number;
-  joined?: boolean;
-  ready?: boolean;
-  ok?: boolean;
-  error?: string;
-  import_ms?: number;
-}
 
 /**
  * Spares a Zygote that forks instances keeps: two, so calls that come back to back each find one ready while
@@ -67,7 +60,7 @@ const SPARES_KEPT = 2;
 
 export class ZygoteProcess {
   private readonly control: net.Socket;
-  private readonly decoder = new FrameDecoder(1 << 20);
+  private readonly decoder = new FrameDecoder(MAX_ANSWER_BYTES);
   private readonly pending = new Map<string, Pending>();
   private seq = 0;
   private exitReason: string | null = null;
@@ -198,7 +191,7 @@ export class ZygoteProcess {
         p.process?.kill(); // half-made: it must not linger
         this.settle(id, p, new SockpitError('timeout', `the Zygote did not answer request ${id} within ${this.timeoutMs} ms`));
       }, this.timeoutMs);
-      this.pending.set(id, { resolve, reject, timer, ...known });
+      this.pending.set(id, { resolve, reject, timer, sentAt: performance.now(), ...known });
     });
   }
 
@@ -220,7 +213,7 @@ export class ZygoteProcess {
       if (this.pending.get(id) === p) this.settle(id, p, new SockpitError('instance_died', `the forked process ${pid} died before it was ready`));
     });
     p.onProcess?.(p.process);
-    if (p.earlyReady && this.pending.get(id) === p) this.settle(id, p, { process: p.process, importMs: p.earlyReady.import_ms });
+    if (p.earlyReady && this.pending.get(id) === p) this.settle(id, p, { process: p.process, importMs: importMsOf(p, p.earlyReady) });
   }
 
   private settle(id: string, p: Pending, result: Error | Forked): void {
@@ -230,25 +223,44 @@ export class ZygoteProcess {
     else p.resolve(result);
   }
 
+  /** an id this Zygote was sent a request with (fork()'s f<n>, or the start) */
+  private wasSent(id: string): boolean {
+    if (id === 'start') return true;
+    const match = /^f([1-9][0-9]{0,15})$/.exec(id);
+    return match !== null && Number(match[1]) <= this.seq;
+  }
+
+  /** A Zygote that breaks the protocol is not trusted with more requests: it is killed (and replaced). */
+  private outOfTurn(why: string): void {
+    console.error(`sockpitd: Zygote ${this.pid} sent ${why}; it is killed`);
+    this.kill();
+  }
+
   private onData(chunk: Buffer): void {
     let frames: Buffer[];
     try {
       frames = this.decoder.push(chunk);
-    } catch {
-      this.kill(); // a Zygote that does not follow the protocol is not trusted with more requests
+    } catch (err) {
+      this.outOfTurn(`a frame too large: ${(err as Error).message}`);
       return;
     }
     for (const frame of frames) {
       let answer: Answer;
       try {
-        answer = JSON.parse(frame.toString('utf8')) as Answer;
-      } catch {
-        this.kill();
+        answer = parseAnswer(frame);
+      } catch (err) {
+        this.outOfTurn(`a malformed answer: ${(err as Error).message}`);
         return;
       }
-      const id = String(answer.id);
+      const id = answer.id;
       const p = this.pending.get(id);
-      if (!p) continue; // the answer to a request that already timed out
+      if (!p) {
+        // a request that ended already (timed out, or its process died first) may still get answers in flight;
+        // an id never sent is a forgery by code inside the Zygote
+        if (this.wasSent(id)) continue;
+        this.outOfTurn(`an answer to request ${JSON.stringify(id)}, which was never sent`);
+        return;
+      }
       if (typeof answer.pid === 'number' && answer.pid > 0) {
         p.innerPid = answer.pid;
         this.track(id, p);
@@ -260,8 +272,13 @@ export class ZygoteProcess {
       else if (answer.ready === true) {
         // the new process and its Zygote write independently: its ready may come before the Zygote's pid
         if (!p.process) p.earlyReady = answer;
-        else this.settle(id, p, { process: p.process, importMs: answer.import_ms });
+        else this.settle(id, p, { process: p.process, importMs: importMsOf(p, answer) });
       }
     }
   }
+}
+
+/** a Zygote's import time, never more than the daemon saw pass since it sent the request */
+function importMsOf(p: Pending, answer: Answer): number | undefined {
+  return answer.import_ms === undefined ? undefined : Math.min(answer.import_ms, performance.now() - p.sentAt);
 }

@@ -4,8 +4,11 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import { buildWheelhouse } from '../fixtures/wheels';
+import { ApiError } from '../../src/client';
 import { eventually, pidInZygoteNamespace, processesOf, startDaemon, TestDaemon, noStrayProcesses } from './harness';
 
 // Runs in the sandbox: tries one thing and reports what happened instead of raising.
@@ -47,6 +50,56 @@ for name, probe in [("shadow", lambda: open("/etc/shadow").read(1)), ("etc_write
         RESULT[name] = "refused: " + type(e).__name__
 `;
 
+// Writes frames of its own choosing on the instance's channel (fd 3), as function code can: its own request id
+// is found in the serving loop's frame, as a hostile function would find it.
+const FORGER = `
+import json, os, sys
+
+def frame(header, body=b"1"):
+    payload = json.dumps(header).encode() + b"\\n" + body
+    return len(payload).to_bytes(4, "big") + payload
+
+def send(data):
+    view = memoryview(data)
+    while view:
+        view = view[os.write(3, view):]
+
+def own_id():
+    f = sys._getframe(1)
+    while "request_id" not in f.f_locals:
+        f = f.f_back
+    return f.f_locals["request_id"]
+
+def f(e):
+    kind, rid = e.get("forge"), own_id()
+    if kind == "nested":
+        send(frame({"id": rid, "status": "error", "load_ms": 1, "exec_ms": 1}, b'{"type": "E", "message": ' + b"[" * 2000000 + b"]" * 2000000 + b"}"))
+    elif kind == "timing":
+        send(frame({"id": rid, "status": "ok", "load_ms": 1e308, "exec_ms": 1e308}))
+    elif kind == "late":
+        send(frame({"id": rid, "status": "ok", "load_ms": 0, "exec_ms": 0}, b'"forged"'))
+    elif kind == "next":
+        send(frame({"id": "%016x" % (int(rid, 16) + 1), "status": "ok", "load_ms": 0, "exec_ms": 0}, b'"for the next call"'))
+    return {"n": e.get("n")}
+`;
+
+// Import-time code of a package that, inside a Zygote (root in its user namespace; an instance is not), writes
+// forged answers on the Zygote's control socket (fd 3 there): an import time of 1e308 ms, an unknown request.
+const ZYGOTE_FORGER = `
+import os
+if os.getuid() == 0:
+    for answer in (b'{"id": "start", "ready": true, "import_ms": 1e308}', b'{"id": "f999999", "pid": 1}'):
+        os.write(3, len(answer).to_bytes(4, "big") + answer)
+`;
+
+/** every number in the stats that is a duration (ms) is below a day: nothing forged got into them */
+function assertSaneTimings(value: unknown, at = 'stats'): void {
+  if (typeof value === 'number') assert.ok(Number.isFinite(value) && value < 86_400_000, `${at}: ${value}`);
+  else if (value !== null && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) if (!/uptime|bytes|memory/i.test(k)) assertSaneTimings(v, `${at}.${k}`);
+  }
+}
+
 let wheels: string;
 
 before(() => {
@@ -54,6 +107,9 @@ before(() => {
   buildWheelhouse(wheels, [
     { name: 'escaper', version: '1.0', modules: { 'escaper/__init__.py': ESCAPER } },
     { name: 'hangs', version: '1.0', modules: { 'hangs/__init__.py': 'import time\ntime.sleep(1000)\n' } },
+    { name: 'zforger', version: '1.0', modules: { 'zforger/__init__.py': ZYGOTE_FORGER } },
+    // 64 MB of zeros in a wheel of ~64 KB: a zip bomb for the package cache
+    { name: 'zipbomb', version: '1.0', modules: { 'zipbomb/__init__.py': '', 'zipbomb/zeros.txt': '0'.repeat(64 * 2 ** 20) } },
   ]);
 });
 after(() => fs.rmSync(wheels, { recursive: true, force: true }));
@@ -69,7 +125,7 @@ function adversarialSuite(zygotes: boolean): void {
   let d: TestDaemon;
 
   before(async () => {
-    d = await startDaemon({ packages: { findLinks: wheels }, zygotes: { enabled: zygotes, replyTimeoutMs: 2000 } });
+    d = await startDaemon({ packages: { findLinks: wheels, maxPackageMb: 16 }, zygotes: { enabled: zygotes, replyTimeoutMs: 2000 } });
   });
   after(async () => {
     assert.equal((await d.client.run('canary')).result, 'alive', 'the daemon still serves at the end');
@@ -164,6 +220,40 @@ function adversarialSuite(zygotes: boolean): void {
     assert.ok(!fs.existsSync('/etc/sockpit-escape'));
   });
 
+  test("abstract unix sockets of other sandboxes and of the host are out of reach; AF_VSOCK and personas refused", async () => {
+    const name = `sockpit-test-${crypto.randomBytes(6).toString('hex')}`;
+    // a root listener on the host's abstract namespace
+    const host = net.createServer((c) => c.end('host secret'));
+    await new Promise<void>((r) => host.listen(`\0${name}-host`, r));
+    try {
+      await d.deploy('abstract-listener', {
+        'f.py': 'import socket\nS = None\ndef f(e):\n    global S\n    if S is None:\n        S = socket.socket(socket.AF_UNIX)\n        S.bind("\\0" + e)\n        S.listen()\n    return "listening"\n',
+      });
+      assert.equal((await d.client.run('abstract-listener', `${name}-fn`)).result, 'listening');
+      const out = await attempts(
+        'abstract-dialer',
+        `    dial = lambda where: socket.socket(socket.AF_UNIX).connect("\\0" + where)
+    return {
+        "other_sandbox": attempt(lambda: dial("${name}-fn")),
+        "host": attempt(lambda: dial("${name}-host")),
+        "vsock": attempt(lambda: socket.socket(40, socket.SOCK_STREAM)),
+        "persona_no_aslr": attempt(lambda: libc.personality(0x0040000)),
+        "persona_read_implies_exec": attempt(lambda: libc.personality(0x0400000)),
+        "persona_query": attempt(lambda: libc.personality(0xffffffff)),
+    }`,
+      );
+      // Landlock's scope says EPERM; a network namespace of its own would say ECONNREFUSED
+      assert.match(out.other_sandbox, /^refused: (EPERM|ECONNREFUSED)$/, JSON.stringify(out));
+      assert.match(out.host, /^refused: (EPERM|ECONNREFUSED)$/, JSON.stringify(out));
+      assert.equal(out.vsock, 'refused: EPERM');
+      assert.equal(out.persona_no_aslr, 'refused: EPERM');
+      assert.equal(out.persona_read_implies_exec, 'refused: EPERM');
+      assert.equal(out.persona_query, 'done');
+    } finally {
+      await new Promise((r) => host.close(r));
+    }
+  });
+
   test('instances and Zygotes run with a seccomp filter and no_new_privs', async () => {
     await d.deploy('sleeper', { 'f.py': 'def f(e):\n    return 1\n' });
     await d.client.run('sleeper');
@@ -185,6 +275,61 @@ function adversarialSuite(zygotes: boolean): void {
     const nan = await d.client.run('nan');
     assert.equal(nan.status, 422);
     assert.match(nan.error!.message, /JSON compliant|ValueError/);
+  });
+
+  test('forged replies on fd 3 are refused: no stall, no poisoned stats, the next call gets its own answer', async () => {
+    await d.deploy('forger', { 'f.py': FORGER });
+    const ownAnswer = async (n: number) => {
+      const r = await d.client.run('forger', { n });
+      assert.deepEqual(r.result, { n }, JSON.stringify(r));
+    };
+    await ownAnswer(1);
+    // a deeply nested error body, with a status request at the same time: both are answered
+    const [nested, status] = await Promise.all([d.client.run('forger', { forge: 'nested' }), d.client.status()]);
+    assert.equal(nested.status, 502, JSON.stringify(nested.error));
+    assert.match(nested.error!.message, /malformed reply.*nested/);
+    assert.ok(status.pid > 0);
+    await ownAnswer(2);
+    const timing = await d.client.run('forger', { forge: 'timing' });
+    assert.equal(timing.status, 502, JSON.stringify(timing.error));
+    assert.match(timing.error!.message, /load_ms/);
+    await ownAnswer(3);
+    // its own call's id: it answers its own call (its right), and its real reply, late, kills the instance;
+    // when the next call was already sent to it, that call fails (retryable), never with another's answer
+    const late = await d.client.run('forger', { forge: 'late' });
+    assert.equal(late.result, 'forged');
+    const after = await d.client.run('forger', { n: 4 });
+    if (after.status !== 200) assert.match(after.error!.message, /spoke out of turn/, JSON.stringify(after));
+    else assert.deepEqual(after.result, { n: 4 });
+    await ownAnswer(5);
+    // a guess at the next call's id is a reply to no call waiting
+    const next = await d.client.run('forger', { forge: 'next' });
+    assert.equal(next.status, 502, JSON.stringify(next));
+    assert.match(next.error!.message, /spoke out of turn/);
+    await ownAnswer(6);
+    assertSaneTimings(await d.client.stats());
+    await noStrayProcesses(d);
+  });
+
+  test("forged answers from package code inside a Zygote kill that Zygote, and calls still get answers", async () => {
+    await d.deploy('zforged', { 'f.py': 'import zforger\ndef f(e):\n    return e\n', 'requirements.txt': 'zforger==1.0\n' });
+    for (let n = 0; n < 3; n++) {
+      const r = await d.client.run('zforged', { n });
+      // a Zygote killed mid-grow: the call falls back (or says to retry); never a forged answer
+      if (r.status !== 200) assert.equal(r.status, 502, JSON.stringify(r));
+      else assert.deepEqual(r.result, { n });
+    }
+    if (zygotes) await eventually(() => /Zygote \d+ sent (a malformed answer|an answer to request)/.test(d.log()), 'the Zygote killed for its forged answers');
+    assertSaneTimings(await d.client.stats());
+    assertSaneTimings(await d.client.zygotes());
+  });
+
+  test('a zip bomb of a wheel is refused from its zip directory: 507, nothing unpacked', async () => {
+    const deploy = d.deploy('bombed', { 'f.py': 'import zipbomb\ndef f(e):\n    return 1\n', 'requirements.txt': 'zipbomb==1.0\n' });
+    await assert.rejects(deploy, (e: ApiError) => e.status === 507 && /zipbomb==1\.0: its wheel: it unpacks to more than 16 MB.*packages\.maxPackageMb/.test(e.message));
+    const store = `${d.stateDir}/packages/store`;
+    assert.ok(!fs.readdirSync(store).some((p) => p.startsWith('zipbomb')), 'nothing of it in the cache');
+    assert.deepEqual(fs.readdirSync(`${d.stateDir}/packages/tmp`), []);
   });
 
   test('a package whose import hangs ends in a clear timeout, and nothing hangs after it', async () => {

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { cgroupsOf, eventually, frozenStates, mountsOf, processesOf, startDaemon, TestDaemon, noStrayProcesses } from './harness';
+import { tarOf } from '../fixtures/tar';
 
 let d: TestDaemon;
 
@@ -103,8 +104,9 @@ test('malformed requests get 400, unknown functions 404, bad deploys 400', async
   assert.equal((await d.client.run('missing')).status, 404);
   assert.equal((await d.client.request('POST', '/run/Bad..Name', '{}')).status, 400);
   assert.equal((await d.client.request('PUT', '/v1/functions/x', 'not json')).status, 400);
-  assert.equal((await d.client.request('PUT', '/v1/functions/x', '{"path": "relative/dir"}')).status, 400);
-  assert.equal((await d.client.request('PUT', '/v1/functions/x', JSON.stringify({ path: d.dir }))).status, 400, 'no f.py');
+  // a folder is sent, never named: the old {"path"} form is refused whatever the path
+  assert.equal((await d.client.request('PUT', '/v1/functions/x', JSON.stringify({ path: path.join(d.dir, 'src', 'ok') }))).status, 400, 'no deploy by path');
+  assert.equal((await d.client.request('PUT', '/v1/functions/x', await tarOf([{ name: 'g.py', content: '' }]), { 'content-type': 'application/x-tar' })).status, 400, 'no f.py');
   assert.equal((await d.client.request('GET', '/v1/nothing')).status, 404);
   // a body over the limit is refused from its Content-Length, before it is read (a client that keeps writing
   // then sees the connection close, so this speaks HTTP by hand)

@@ -144,31 +144,54 @@ function isolationSuite(config: Record<string, unknown>): void {
     await daemonUnharmed();
   });
 
-  test("a function that fills /tmp is stopped at its memory limit: scratch is memory, never the host's disk", async () => {
-    await d.deploy('filler', {
+  test("each sandbox's /tmp and /host are its own tmpfs, sized from its memory limit", async () => {
+    const statvfs = 'import os\ndef f(e):\n    return {p: os.statvfs(p).f_blocks * os.statvfs(p).f_frsize // 2**20 for p in ("/tmp", "/host")}\n';
+    await d.deploy('small-scratch', { 'f.py': statvfs, 'ol.yaml': 'limits:\n  memory_mb: 64\n' });
+    await d.deploy('big-scratch', { 'f.py': statvfs, 'ol.yaml': 'limits:\n  memory_mb: 512\n' });
+    // a Zygote's spare is made before its function is known: its scratch is resized when it is given one
+    assert.deepEqual((await d.client.run('small-scratch')).result, { '/tmp': 32, '/host': 32 });
+    assert.deepEqual((await d.client.run('big-scratch')).result, { '/tmp': 256, '/host': 256 });
+  });
+
+  // scratch is memory, never the host's disk, and each sandbox's own: a full one is no one else's problem
+  test("a function that fills its scratch gets ENOSPC at its own size; another function's /tmp is untouched", async () => {
+    await d.deploy('scratch-filler', {
       'f.py': [
+        'import errno',
         'def f(e):',
-        '    written = 0',
+        '    written, tmp = 0, None',
         '    try:',
         '        with open("/tmp/fill", "wb") as out:',
         '            while written < 256 * 2**20:',
         '                out.write(b"x" * 2**20)',
         '                out.flush()',
         '                written += 2**20',
-        '    except (OSError, MemoryError) as err:',
-        '        return {"stopped": type(err).__name__, "mb": written // 2**20}',
-        '    return {"stopped": None, "mb": written // 2**20}',
+        '    except OSError as err:',
+        '        tmp = errno.errorcode.get(err.errno)',
+        '    try:',
+        '        with open("/host/more", "wb") as out:',
+        '            out.write(b"x" * 2**20)',
+        '            out.flush()',
+        '        host = None',
+        '    except OSError as err:',
+        '        host = errno.errorcode.get(err.errno)',
+        '    return {"tmp": tmp, "host": host, "mb": written // 2**20}',
         '',
       ].join('\n'),
-      'ol.yaml': 'limits:\n  memory_mb: 64\n  timeout_ms: 20000\n',
+      'ol.yaml': 'limits:\n  memory_mb: 128\n  timeout_ms: 20000\n',
     });
-    const r = await d.client.run('filler');
-    // the write fails (ENOMEM/ENOSPC), or the memory limit kills the instance (507): never 256 MB on a disk
-    if (r.status === 200) {
-      const out = r.result as { stopped: string | null; mb: number };
-      assert.notEqual(out.stopped, null, `256 MB written to /tmp past a 64 MB limit: ${JSON.stringify(out)}`);
-      assert.ok(out.mb <= 64, `${out.mb} MB written to /tmp past a 64 MB limit`);
-    } else assert.equal(r.error?.code, 'out_of_memory', JSON.stringify(r));
+    const filled = await d.client.run('scratch-filler');
+    assert.equal(filled.status, 200, JSON.stringify(filled));
+    const out = filled.result as { tmp: string; host: string; mb: number };
+    assert.equal(out.tmp, 'ENOSPC', JSON.stringify(out));
+    assert.equal(out.host, 'ENOSPC', `/host shares the sandbox's scratch budget: ${JSON.stringify(out)}`);
+    assert.ok(out.mb >= 60 && out.mb <= 64, `64 MB of scratch for a 128 MB sandbox, ${out.mb} MB written`);
+    // the filler's instance stays warm, its scratch still full, while another function writes its own
+    await d.deploy('scratch-writer', {
+      'f.py': 'def f(e):\n    with open("/tmp/ten", "wb") as out:\n        out.write(b"y" * 10 * 2**20)\n    return "ok"\n',
+    });
+    const wrote = await d.client.run('scratch-writer');
+    assert.equal(wrote.result, 'ok', JSON.stringify(wrote));
     await daemonUnharmed();
   });
 

@@ -235,3 +235,65 @@ describe('package cache', () => {
     }
   });
 });
+
+describe('package cache limits', () => {
+  let work: string;
+  let wheelhouse: string;
+  const MB = 2 ** 20;
+  const inUse = new Set<string>();
+  const isNoSpace = (re: RegExp) => (e: unknown) => e instanceof SockpitError && e.code === 'no_space' && re.test(e.message);
+  const blob = (name: string, mb: number): WheelFixture => ({ name, version: '1.0', modules: { [`${name}/__init__.py`]: '', [`${name}/blob.txt`]: '0'.repeat(mb * MB) } });
+
+  before(() => {
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'sockpit-pkg-limits-'));
+    wheelhouse = path.join(work, 'wheelhouse');
+    buildWheelhouse(wheelhouse, [
+      blob('bomb', 40), // 40 MB of zeros in a wheel of ~40 KB
+      { name: 'manyfiles', version: '1.0', modules: Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`manyfiles/m${i}.txt`, `${i}`])) },
+      ...['p1', 'p2', 'p3', 'p4'].map((n) => blob(n, 3)),
+    ]);
+  });
+  after(() => fs.rmSync(work, { recursive: true, force: true }));
+
+  function limitedCache(name: string): PackageCache {
+    const c = new PackageCache({
+      root: path.join(work, name),
+      pipPython: PYTHON,
+      indexUrl: null,
+      findLinks: wheelhouse,
+      wheelsOnly: true,
+      limits: { maxPackageBytes: 16 * MB, maxPackageFiles: 40, maxCacheBytes: 8 * MB },
+      inUse: () => inUse,
+    });
+    c.start();
+    return c;
+  }
+
+  test("a wheel that unpacks past maxPackageMb is refused from its zip directory, before pip installs it (507)", async () => {
+    assert.ok(fs.statSync(path.join(wheelhouse, 'bomb-1.0-py3-none-any.whl')).size < MB);
+    const c = limitedCache('bomb');
+    await assert.rejects(c.ensure('bomb', '1.0'), isNoSpace(/cannot install bomb==1\.0: its wheel: it unpacks to more than 16 MB.*packages\.maxPackageMb/));
+    await assert.rejects(c.ensure('manyfiles', '1.0'), isNoSpace(/cannot install manyfiles==1\.0: its wheel: it holds 6\d files, more than the 40 allowed/));
+    assert.deepEqual(lsdir(c.storeDir), []);
+    assert.deepEqual(lsdir(c.tmpDir), []);
+  });
+
+  test('past maxCacheMb, packages no function uses are evicted least recently used first; 507 when all are in use', async () => {
+    const c = limitedCache('lru');
+    await c.ensure('p1', '1.0');
+    await c.ensure('p2', '1.0');
+    inUse.add('p1==1.0');
+    await c.ensure('p3', '1.0'); // 9 MB would not fit in 8: p2 (unused) goes, p1 (in use) stays
+    assert.deepEqual(keys(c.list()), ['p1==1.0', 'p3==1.0']);
+    assert.deepEqual(lsdir(c.storeDir), ['p1==1.0', 'p3==1.0']);
+    assert.ok(c.stats().bytes <= 8 * MB);
+    inUse.add('p3==1.0');
+    await assert.rejects(c.ensure('p4', '1.0'), isNoSpace(/cannot install p4==1\.0 .*packages that deployed functions use.*packages\.maxCacheMb\) is 8\.0 MB/));
+    assert.deepEqual(lsdir(c.storeDir), ['p1==1.0', 'p3==1.0']);
+    assert.deepEqual(lsdir(c.tmpDir), []);
+    // an evicted package comes back when it is asked for again (and something unused makes room for it)
+    inUse.delete('p3==1.0');
+    await c.ensure('p2', '1.0');
+    assert.deepEqual(keys(c.list()), ['p1==1.0', 'p2==1.0']);
+  });
+});

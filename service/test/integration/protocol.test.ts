@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import * as native from '../../../native';
-import { encodeFrame, FrameDecoder, parseReply } from '../../src/sandbox/framing';
+import { encodeCall, encodeFrame, FrameDecoder, parseReply } from '../../src/sandbox/framing';
 import { RUNTIME_DIR } from '../../src/paths';
 
 /** Starts a runtime script with one end of a socketpair at fd 3; returns our end as a socket. */
@@ -54,12 +54,12 @@ test('an instance refuses a fork request with a clear error, and still serves ca
   const inst = startRuntime('instance.py');
   try {
     inst.socket.write(encodeFrame(Buffer.from('F{"op": "fork", "kind": "instance"}')));
-    const refused = parseReply(await inst.next());
+    const refused = parseReply(await inst.next(), '');
     assert.equal(refused.status, 'error');
     assert.match(JSON.parse(refused.body.toString()).message, /function instance: it serves calls only.*fork requests go to a Zygote/);
     // a call still gets an answer (here f.py can't load: there is no /handler outside a sandbox)
-    inst.socket.write(encodeFrame(Buffer.from('Cnull')));
-    assert.equal(parseReply(await inst.next()).status, 'load_error');
+    inst.socket.write(encodeCall('r1', Buffer.from('null')));
+    assert.equal(parseReply(await inst.next(), 'r1').status, 'load_error');
   } finally {
     await inst.stop();
   }
