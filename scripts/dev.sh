@@ -14,11 +14,12 @@ export DEBIAN_FRONTEND=noninteractive
 # Electron's binary can't be downloaded everywhere; the panel then runs in a browser (web mode).
 export ELECTRON_SKIP_BINARY_DOWNLOAD="${ELECTRON_SKIP_BINARY_DOWNLOAD:-1}"
 
-# python3 + pip: the sandboxes' interpreter and the package cache; util-linux: unshare(1) (and nsenter(1) in
-# the network tests); iproute2: ip(8), the network tests' stand-in host; g++/make: the native addon;
+# python3 + pip: the sandboxes' interpreter and the package cache; util-linux: unshare(1) and nsenter(1) (the
+# daemon loads egress rules with it); slirp4netns, nftables: the sandboxes' egress path and its deny list;
+# iproute2: ip(8), the network tests' stand-in host; g++/make: the native addon;
 # bubblewrap, crun: benchmark peers; python3-{requests,flask,numpy,pandas}: the provisioning benchmark's real
 # libraries; chromium: the panel's end-to-end tests.
-PACKAGES="python3 python3-pip util-linux iproute2 g++ make bubblewrap crun python3-requests python3-flask python3-numpy python3-pandas chromium"
+PACKAGES="python3 python3-pip util-linux slirp4netns nftables iproute2 g++ make bubblewrap crun python3-requests python3-flask python3-numpy python3-pandas chromium"
 missing=""
 for p in $PACKAGES; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then

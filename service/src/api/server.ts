@@ -33,7 +33,7 @@ export interface StatusBody {
   zygotes: { enabled: boolean } & ZygoteStats;
   packages: { packages: number; bytes: number; installing: number };
   /** isolated: a network namespace per sandbox, from pools (free, in use, made on a call's path); host: none */
-  network?: { mode: 'isolated' | 'host'; cold: NetnsPoolStats | null; zygote: NetnsPoolStats | null };
+  network?: { mode: 'isolated' | 'host'; egress: boolean; cold: NetnsPoolStats | null; zygote: NetnsPoolStats | null };
 }
 
 /** What the API needs from the daemon: a narrow interface, so routes stay thin. */

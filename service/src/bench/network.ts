@@ -1,6 +1,7 @@
 // `sockpit bench network`: what a network namespace per sandbox costs a call, measured side by side in one run.
-// Six daemons: network.mode isolated and host, each for the three tiers (cold with Zygotes off, Zygote hit with
-// no warm instances kept, warm). Each round times one call on every daemon, in rotated order, each after a pause
+// Nine daemons: network.mode isolated (with egress: a slirp4netns per namespace), isolated without egress
+// (loopback only) and host, each for the three tiers (cold with Zygotes off, Zygote hit with no warm instances
+// kept, warm). Each round times one call on every daemon, in rotated order, each after a pause
 // (the last call's clean-up done), and keeps only samples served from the tier the daemon is there for.
 
 import fs from 'node:fs';
@@ -16,7 +17,8 @@ export interface NetworkBenchOptions {
 }
 
 type Tier = 'cold' | 'zygote' | 'warm';
-type Mode = 'isolated' | 'host';
+type Mode = 'isolated' | 'loopback' | 'host';
+const MODES: Record<Mode, object> = { isolated: { mode: 'isolated' }, loopback: { mode: 'isolated', egress: false }, host: { mode: 'host' } };
 
 export interface NetworkReport {
   benchmark: 'network';
@@ -43,8 +45,8 @@ export async function measureNetworkBench(opts: NetworkBenchOptions): Promise<Ne
   const daemons: Array<{ tier: Tier; mode: Mode; d: DaemonChild }> = [];
   try {
     for (const tier of Object.keys(TIERS) as Tier[]) {
-      for (const mode of ['isolated', 'host'] as const) {
-        daemons.push({ tier, mode, d: startDaemon(tmp, `${tier}-${mode}`, { ...TIERS[tier], network: { mode } }) });
+      for (const mode of Object.keys(MODES) as Mode[]) {
+        daemons.push({ tier, mode, d: startDaemon(tmp, `${tier}-${mode}`, { ...TIERS[tier], network: MODES[mode] }) });
       }
     }
     await Promise.all(daemons.map((x) => x.d.ready));
@@ -87,7 +89,7 @@ export async function measureNetworkBench(opts: NetworkBenchOptions): Promise<Ne
 
 export function formatNetworkReport(r: NetworkReport): string {
   const rows = (Object.keys(r.results) as Tier[]).flatMap((tier) =>
-    (['isolated', 'host'] as const).map((mode) => {
+    (Object.keys(MODES) as Mode[]).map((mode) => {
       const s = r.results[tier][mode];
       return [tier, mode, String(s.n), formatMs(s.p50), formatMs(s.p99), formatMs(s.mean), String(s.wrongTier)];
     }),

@@ -193,7 +193,7 @@ export async function measureSandboxBench(opts: { iterations?: number }, onProgr
     const cdSamples = new Map(cdModes.map((m) => [m.key, { create: [] as number[], destroy: [] as number[], total: [] as number[] }]));
     const createDestroy = async (factory: SandboxFactory) => {
       const a = now();
-      const sb = factory.prepare(spec);
+      const sb = await factory.prepare(spec);
       const b = now();
       await sb.destroy();
       const c = now();
@@ -217,7 +217,7 @@ export async function measureSandboxBench(opts: { iterations?: number }, onProgr
     for (let round = 0; round < 8; round++) {
       for (const m of rotate(cdModes, round)) {
         const a = now();
-        for (let k = 0; k < burst; k++) await (m.factory.prepare(spec)).destroy();
+        for (let k = 0; k < burst; k++) await (await m.factory.prepare(spec)).destroy();
         const t = through.get(m.key)!;
         t.ms += now() - a;
         t.count += burst;
@@ -483,7 +483,7 @@ async function sandboxPython(
   spec: SandboxSpec,
 ): Promise<{ ms: number; destroyMs: number; prepareMs: number; spawnMs: number }> {
   const a = now();
-  const sandbox = factory.prepare(spec);
+  const sandbox = await factory.prepare(spec);
   const prepared = now();
   let spawned = NaN;
   const fds: number[] = [];

@@ -228,7 +228,7 @@ bench
   });
 bench
   .command('network')
-  .description('what a network namespace per sandbox costs a call: cold, Zygote hit and warm, network isolated vs host')
+  .description('what a network namespace per sandbox costs a call: cold, Zygote hit and warm; isolated with egress, loopback only, host')
   .option('--json', 'print the results as JSON')
   .option('--iterations <n>', 'calls timed per daemon (default 60)', positive)
   .action(async (opts) => {

@@ -49,6 +49,22 @@ test('package and zygote settings: flags override, bad values are named', () => 
   assert.equal(buildConfig(parseConfigText('packages:\n  indexUrl: null\n', 'f'), {}).packages.indexUrl, null);
 });
 
+test('network: egress on by default; allow takes addresses and CIDRs, v4 and v6, and names what is not one', () => {
+  assert.deepEqual(buildConfig({}, {}, 'cfg.yaml').network, { mode: 'isolated', ready: 8, egress: true, allow: [] });
+  const ok = buildConfig(parseConfigText('network:\n  egress: false\n  allow: [10.1.2.3, 192.168.0.0/16, "fd00::/8"]\n', 'cfg.yaml'), {}, 'cfg.yaml');
+  assert.equal(ok.network.egress, false);
+  assert.deepEqual(ok.network.allow, ['10.1.2.3', '192.168.0.0/16', 'fd00::/8']);
+  for (const [bad, why] of [
+    ['allow: [10.0.0.0/33]', /"10.0.0.0\/33" is not an IPv4 or IPv6 address or CIDR/],
+    ['allow: [example.com]', /"example.com" is not/],
+    ['allow: [1]', /1 is not/],
+    ['allow: 10.0.0.1', /network.allow: must be a/],
+    ['egress: yes please', /network.egress: must be a boolean/],
+  ] as const) {
+    assert.throws(() => buildConfig(parseConfigText(`network:\n  ${bad}\n`, 'cfg.yaml'), {}, 'cfg.yaml'), why, bad);
+  }
+});
+
 test('scratch, admission and package-cache limits: defaults, and bad values named', () => {
   const cfg = buildConfig({}, {});
   assert.deepEqual(cfg.scratch, { memoryShare: 0.5, inodesPerMb: 256 });

@@ -3,6 +3,7 @@
 
 import { parse as parseYaml } from 'yaml';
 import { SockpitError } from '../errors';
+import { parseCidr } from '../network/egress-rules';
 
 export interface FunctionLimits {
   /** memory limit of one sandbox */
@@ -72,12 +73,17 @@ export interface Config {
   };
   network: {
     /**
-     * isolated: every sandbox and every Zygote in a network namespace of its own with loopback only (no route
-     * out, nothing of the host). host: the host's network, for comparison benchmarks only (logged loudly).
+     * isolated: every sandbox and every Zygote in a network namespace of its own: nothing of the host in it, and
+     * outbound connections to other addresses through a user-mode stack (egress). host: the host's network, for
+     * comparison benchmarks only (logged loudly).
      */
     mode: 'isolated' | 'host';
     /** network namespaces kept ready per pool (cold sandboxes; the Zygotes' world); at most pool.max each */
     ready: number;
+    /** isolated mode: outbound connections (false: loopback only for every function, as `network: none`) */
+    egress: boolean;
+    /** CIDRs (or addresses) a function may reach though the deny list covers them, e.g. a private API */
+    allow: string[];
   };
   /** admission on the socket (api/admission.ts): caps per peer uid and in total, timeouts */
   api: {
@@ -123,7 +129,7 @@ export const DEFAULT_CONFIG: Config = {
   warm: { memoryBudgetMb: 1024, idleTtlMs: 600_000 },
   packages: { indexUrl: null, findLinks: null, wheelsOnly: true, pipPython: '/usr/bin/python3', maxPackageMb: 1024, maxPackageFiles: 100_000, maxCacheMb: 10_240 },
   zygotes: { enabled: true, memoryBudgetMb: 2048, growAfterMisses: 1, replyTimeoutMs: 10_000, hostUid: 400_000, hostGid: 400_000 },
-  network: { mode: 'isolated', ready: 8 },
+  network: { mode: 'isolated', ready: 8, egress: true, allow: [] },
   api: { connectionsPerUid: 256, connections: 1024, subscribersPerUid: 16, subscribers: 64, headerTimeoutMs: 10_000, idleTimeoutMs: 30_000 },
   maxConcurrentCalls: 64,
   maxBodyBytes: 6 * 1024 * 1024,
@@ -267,6 +273,12 @@ function validate(cfg: Config, problems: string[]): void {
   }
   int('network.ready', cfg.network.ready, 0, 4096);
   if (cfg.network.ready > cfg.pool.max) problems.push('network.ready: must not exceed pool.max');
+  if (!Array.isArray(cfg.network.allow) || cfg.network.allow.length > 256) problems.push('network.allow: must be a list of at most 256 CIDRs');
+  else {
+    for (const entry of cfg.network.allow as unknown[]) {
+      if (typeof entry !== 'string' || parseCidr(entry) === null) problems.push(`network.allow: ${JSON.stringify(entry)} is not an IPv4 or IPv6 address or CIDR`);
+    }
+  }
   int('api.connectionsPerUid', cfg.api.connectionsPerUid, 1, 1 << 20);
   int('api.connections', cfg.api.connections, 1, 1 << 20);
   int('api.subscribersPerUid', cfg.api.subscribersPerUid, 1, 1 << 16);

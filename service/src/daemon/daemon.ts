@@ -175,7 +175,12 @@ export class Daemon implements ApiBackend {
       maxResultBytes: config.maxResultBytes,
       zygoteUid: config.zygotes.hostUid,
       zygoteGid: config.zygotes.hostGid,
-      network: { mode: config.network.mode, ready: config.network.ready, max: config.pool.max },
+      network: {
+        mode: config.network.mode,
+        ready: config.network.ready,
+        max: config.pool.max,
+        egress: config.network.egress ? { allow: config.network.allow } : null,
+      },
       scratch: config.scratch,
     });
     if (config.network.mode === 'host') {
@@ -252,7 +257,7 @@ export class Daemon implements ApiBackend {
       functions: this.store.list().length,
       zygotes: { enabled: this.zygotes !== null, ...(this.zygotes?.stats() ?? { count: 0, memoryBytes: 0, processes: 0 }) },
       packages: this.cache.stats(),
-      network: { mode: this.config.network.mode, ...this.factory.netnsStats() },
+      network: { mode: this.config.network.mode, egress: this.config.network.mode === 'isolated' && this.config.network.egress, ...this.factory.netnsStats() },
     };
   }
 

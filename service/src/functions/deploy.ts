@@ -80,6 +80,7 @@ export async function deployFunction(store: FunctionStore, name: string, upload:
       codeDir,
       environment: ol.environment,
       limits: ol.limits,
+      network: ol.network ?? 'egress',
       requirements,
       packages,
       deployedAt: new Date().toISOString(),

@@ -28,6 +28,13 @@ test('ol.yaml: environment becomes strings, limits map to sockpit names', () => 
   assert.deepEqual(parseOlYaml(''), { environment: {}, limits: {} });
 });
 
+test('ol.yaml: network is "none" or "egress"', () => {
+  assert.equal(parseOlYaml('network: none\n').network, 'none');
+  assert.equal(parseOlYaml('network: egress\n').network, 'egress');
+  assert.equal(parseOlYaml('limits: {}\n').network, undefined, 'absent: the daemon default (egress)');
+  for (const bad of ['network: host', 'network: [none]', 'network: true']) assert.throws(() => parseOlYaml(bad), /ol.yaml network: must be "none" or "egress"/, bad);
+});
+
 test('ol.yaml: bad documents are refused with the reason', () => {
   assert.throws(() => parseOlYaml('environment: [1, 2]'), /environment: must be a map/);
   assert.throws(() => parseOlYaml('environment:\n  1BAD: x'), /not a valid variable name/);

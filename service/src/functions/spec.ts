@@ -54,7 +54,11 @@ export function parseRequirements(text: string): Requirement[] {
 export interface OlYaml {
   environment: Record<string, string>;
   limits: Partial<FunctionLimits>;
+  /** none: loopback only; egress (the default, when absent): outbound connections past the daemon's deny list */
+  network?: FunctionNetwork;
 }
+
+export type FunctionNetwork = 'egress' | 'none';
 
 export function parseOlYaml(text: string): OlYaml {
   let doc: unknown;
@@ -68,7 +72,11 @@ export function parseOlYaml(text: string): OlYaml {
   const result: OlYaml = { environment: {}, limits: {} };
   if (doc === null || doc === undefined) return result;
   if (typeof doc !== 'object' || Array.isArray(doc)) throw badRequest('ol.yaml must be a map');
-  const { environment, limits } = doc as Record<string, unknown>;
+  const { environment, limits, network } = doc as Record<string, unknown>;
+  if (network !== undefined && network !== null) {
+    if (network !== 'none' && network !== 'egress') throw badRequest(`ol.yaml network: must be "none" or "egress", got ${JSON.stringify(network)}`);
+    result.network = network;
+  }
   if (environment !== undefined && environment !== null) {
     if (typeof environment !== 'object' || Array.isArray(environment)) throw badRequest('ol.yaml environment: must be a map');
     for (const [key, value] of Object.entries(environment)) {

@@ -4,7 +4,7 @@
 
 import Database from 'better-sqlite3';
 import { FunctionLimits } from '../config';
-import { Requirement } from './spec';
+import { FunctionNetwork, Requirement } from './spec';
 
 /** One package of a function's resolved closure, as sandboxes and Zygotes need it. */
 export interface PackageRef {
@@ -28,6 +28,8 @@ export interface FunctionRecord {
   environment: Record<string, string>;
   /** the function's own limits from ol.yaml (merged with the daemon's defaults at call time) */
   limits: Partial<FunctionLimits>;
+  /** ol.yaml `network` */
+  network: FunctionNetwork;
   requirements: Requirement[];
   /** the resolved closure of requirements, in a stable order */
   packages: PackageRef[];
@@ -42,6 +44,7 @@ interface Row {
   code_dir: string;
   environment: string;
   limits: string;
+  network: string;
   requirements: string;
   packages: string;
   deployed_at: string;
@@ -56,6 +59,7 @@ CREATE TABLE IF NOT EXISTS functions (
   code_dir TEXT NOT NULL,
   environment TEXT NOT NULL,
   limits TEXT NOT NULL,
+  network TEXT NOT NULL DEFAULT 'egress',
   requirements TEXT NOT NULL,
   packages TEXT NOT NULL DEFAULT '[]',
   deployed_at TEXT NOT NULL
@@ -91,10 +95,10 @@ export class FunctionStore {
   put(record: FunctionRecord): void {
     this.db
       .prepare(
-        `INSERT INTO functions (name, version, owner, source, code_dir, environment, limits, requirements, packages, deployed_at)
-         VALUES (@name, @version, @owner, @source, @code_dir, @environment, @limits, @requirements, @packages, @deployed_at)
+        `INSERT INTO functions (name, version, owner, source, code_dir, environment, limits, network, requirements, packages, deployed_at)
+         VALUES (@name, @version, @owner, @source, @code_dir, @environment, @limits, @network, @requirements, @packages, @deployed_at)
          ON CONFLICT(name) DO UPDATE SET version = excluded.version, owner = excluded.owner, source = excluded.source,
-           code_dir = excluded.code_dir, environment = excluded.environment, limits = excluded.limits,
+           code_dir = excluded.code_dir, environment = excluded.environment, limits = excluded.limits, network = excluded.network,
            requirements = excluded.requirements, packages = excluded.packages, deployed_at = excluded.deployed_at`,
       )
       .run(toRow(record));
@@ -126,6 +130,7 @@ export class FunctionStore {
 function migrate(db: Database.Database): void {
   const columns = (db.prepare('PRAGMA table_info(functions)').all() as Array<{ name: string }>).map((c) => c.name);
   if (!columns.includes('owner')) db.exec('ALTER TABLE functions ADD COLUMN owner INTEGER NOT NULL DEFAULT 0');
+  if (!columns.includes('network')) db.exec("ALTER TABLE functions ADD COLUMN network TEXT NOT NULL DEFAULT 'egress'");
 }
 
 function toRow(r: FunctionRecord): Row {
@@ -137,6 +142,7 @@ function toRow(r: FunctionRecord): Row {
     code_dir: r.codeDir,
     environment: JSON.stringify(r.environment),
     limits: JSON.stringify(r.limits),
+    network: r.network,
     requirements: JSON.stringify(r.requirements),
     packages: JSON.stringify(r.packages),
     deployed_at: r.deployedAt,
@@ -152,6 +158,7 @@ function fromRow(row: Row): FunctionRecord {
     codeDir: row.code_dir,
     environment: JSON.parse(row.environment),
     limits: JSON.parse(row.limits),
+    network: row.network === 'none' ? 'none' : 'egress',
     requirements: JSON.parse(row.requirements),
     packages: JSON.parse(row.packages),
     deployedAt: row.deployed_at,

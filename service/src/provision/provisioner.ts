@@ -128,6 +128,7 @@ export class Provisioner {
         paths: fn.packages.map((p) => p.sandboxPath),
         environment: fn.environment,
         limits: callLimits(this.config.limits, fn.limits, this.config.limits.max),
+        network: fn.network,
       };
       let forked: ForkedInstance | null = null;
       if (this.zygotes) {
@@ -147,7 +148,7 @@ export class Provisioner {
         phase('fork');
         phases.fork -= forked.sandboxMs + (forked.growMs ?? 0);
       } else {
-        sandbox = this.factory.prepare(spec);
+        sandbox = await this.factory.prepare(spec);
         phase('sandbox');
         tier = 'cold';
         try {

@@ -1,5 +1,5 @@
 // A lean container: a cgroup from the pool + a root stitched from bind mounts + a network namespace from the
-// pool (network/netns-pool.ts) + one instance host started into it (cgroup join, the network namespace, new
+// pool (network/netns-pool.ts; with an egress path unless the function says `network: none`) + one instance host started into it (cgroup join, the network namespace, new
 // PID/UTS/IPC namespaces, chroot, unprivileged uid, no_new_privs). Sandboxes are
 // disposables: whatever create() acquired, destroy() releases, on every path.
 
@@ -9,6 +9,8 @@ import * as native from '../../../native';
 import { FunctionLimits } from '../config';
 import { SockpitError, wrap } from '../errors';
 import type { Cgroup, CgroupDriver, CgroupPool, Limits } from '../cgroups';
+import { findEgressTools, type EgressOptions } from '../network/egress';
+import { HostAddressWatch } from '../network/host-addresses';
 import { NetnsPool, NetnsPoolStats } from '../network/netns-pool';
 import { InstanceReply, parseErrorBody } from './framing';
 import { Instance } from './instance';
@@ -24,6 +26,8 @@ export interface SandboxSpec {
   paths: string[];
   environment: Record<string, string>;
   limits: FunctionLimits;
+  /** none: loopback only (ol.yaml `network: none`); egress (default): outbound connections past the deny list */
+  network?: 'egress' | 'none';
 }
 
 export interface SandboxFactoryOptions {
@@ -37,8 +41,11 @@ export interface SandboxFactoryOptions {
   /** the unprivileged host ids root inside a Zygote's user namespace maps to */
   zygoteUid?: number;
   zygoteGid?: number;
-  /** isolated: every sandbox in a network namespace of its own (loopback only); host: the host's (benchmarks) */
-  network?: { mode: 'isolated' | 'host'; ready: number; max: number };
+  /**
+   * isolated: every sandbox in a network namespace of its own, with an egress path when `egress` is set (else
+   * loopback only); host: the host's (benchmarks)
+   */
+  network?: { mode: 'isolated' | 'host'; ready: number; max: number; egress?: { allow: string[] } | null };
   /** how big each sandbox's own /tmp + /host tmpfs is, from its memory limit */
   scratch?: ScratchPolicy;
 }
@@ -102,6 +109,10 @@ export class SandboxFactory {
   /** network namespaces for cold sandboxes, and for the Zygotes' world (made once their user namespace exists) */
   private readonly coldNetns: NetnsPool | null;
   private zygoteNetns: NetnsPool | null = null;
+  /** stopped Zygote pools that may still have namespaces in use or helpers exiting (close() waits for them) */
+  private readonly oldPools = new Set<NetnsPool>();
+  /** what both pools' egress paths share: the allow list and the watch on the host's addresses */
+  private readonly egress: EgressOptions | null;
 
   /**
    * The cgroup v1 freezer holds a SIGKILL sent to a frozen process (by a user, the OOM killer, a test) until the
@@ -117,7 +128,13 @@ export class SandboxFactory {
   ) {
     fs.mkdirSync(opts.sandboxesDir, { recursive: true, mode: 0o700 });
     const net = opts.network;
-    this.coldNetns = net?.mode === 'isolated' ? new NetnsPool({ name: 'cold', ready: net.ready, max: net.max, reuse: true }) : null;
+    this.egress = net?.mode === 'isolated' && net.egress ? { allow: net.egress.allow, ...findEgressTools(), hosts: new HostAddressWatch() } : null;
+    try {
+      this.coldNetns = net?.mode === 'isolated' ? new NetnsPool({ name: 'cold', ready: net.ready, max: net.max, reuse: true, egress: this.egress }) : null;
+    } catch (err) {
+      this.egress?.hosts.close();
+      throw err;
+    }
     this.devNull = fs.openSync('/dev/null', 'r+');
   }
 
@@ -142,7 +159,11 @@ export class SandboxFactory {
    * it is gone: from then on sandboxes of the Zygotes' world get namespaces owned by it.
    */
   setZygoteUserns(usernsFd: number | null): void {
-    this.zygoteNetns?.stop();
+    for (const old of this.oldPools) if (old.stats().helpers + old.stats().inUse === 0) this.oldPools.delete(old);
+    if (this.zygoteNetns) {
+      this.zygoteNetns.stop(); // its namespaces in use are closed, their helpers killed, as they come back
+      this.oldPools.add(this.zygoteNetns);
+    }
     this.zygoteNetns = null;
     if (usernsFd === null) return;
     if (!this.opts.network || this.coldNetns === null) {
@@ -150,7 +171,7 @@ export class SandboxFactory {
       return;
     }
     const { ready, max } = this.opts.network;
-    this.zygoteNetns = new NetnsPool({ name: 'Zygote', ready, max, reuse: false, owner: usernsFd }); // closes it on failure too
+    this.zygoteNetns = new NetnsPool({ name: 'Zygote', ready, max, reuse: false, owner: usernsFd, egress: this.egress }); // closes it on failure too
   }
 
   netnsStats(): { cold: NetnsPoolStats | null; zygote: NetnsPoolStats | null } {
@@ -158,9 +179,9 @@ export class SandboxFactory {
   }
 
   /** Everything before Python starts: a network namespace (see NetnsSource), a cgroup from the pool and the mounts. */
-  prepare(spec: SandboxSpec, netnsFrom: NetnsSource = 'cold'): Sandbox {
+  async prepare(spec: SandboxSpec, netnsFrom: NetnsSource = 'cold'): Promise<Sandbox> {
     const id = `${process.pid.toString(36)}-${(++this.seq).toString(36)}`;
-    const netns = this.takeNetns(netnsFrom);
+    const netns = await this.takeNetns(netnsFrom, spec.network ?? 'egress');
     let cgroup: Cgroup | undefined;
     let dirs: SandboxDirs;
     const scratch = this.scratchSizeOf(spec.limits);
@@ -177,11 +198,16 @@ export class SandboxFactory {
     return sandbox;
   }
 
-  private takeNetns(from: NetnsSource): HeldNetns | null {
+  private async takeNetns(from: NetnsSource, network: 'egress' | 'none'): Promise<HeldNetns | null> {
     if (from === 'own' || this.coldNetns === null) return null;
     const pool = from === 'cold' ? this.coldNetns : this.zygoteNetns;
     if (pool === null) throw new SockpitError('unavailable', "the Zygotes' network namespaces are not ready (no Zygote user namespace)");
-    return { fd: pool.acquire(), pool };
+    return { fd: await pool.acquire(network === 'none' ? 'bare' : 'egress'), pool };
+  }
+
+  /** pids of the egress helpers (slirp4netns) the pools run */
+  egressHelperPids(): number[] {
+    return [...(this.coldNetns?.helperPids() ?? []), ...(this.zygoteNetns?.helperPids() ?? [])];
   }
 
   scratchSizeOf(limits: FunctionLimits): ScratchSize {
@@ -293,12 +319,16 @@ export class SandboxFactory {
     await Promise.allSettled([...this.live].map((s) => s.destroy()));
   }
 
-  close(): void {
+  /** Closes what it holds; resolves once the pools' egress helpers have exited. */
+  async close(): Promise<void> {
     clearInterval(this.killWatch);
+    const pools = [this.coldNetns, this.zygoteNetns, ...this.oldPools];
     this.coldNetns?.stop();
     this.setZygoteUserns(null);
+    this.egress?.hosts.close();
     for (const cgroup of [...this.joinFds.keys()]) this.forgetCgroup(cgroup);
     fs.closeSync(this.devNull);
+    await Promise.all(pools.map((p) => p?.helpersExited()));
   }
 }
 
@@ -336,6 +366,9 @@ export class Sandbox {
    */
   assign(spec: SandboxSpec): void {
     if (this.assigned.codeDir !== null) throw new SockpitError('internal', `sandbox ${this.id} already runs a function`);
+    if ((spec.network ?? 'egress') !== (this.assigned.network ?? 'egress')) {
+      throw new SockpitError('internal', `sandbox ${this.id} has another network (${this.assigned.network ?? 'egress'}) than its function's`);
+    }
     try {
       if (spec.codeDir !== null) mountCode(spec.codeDir, this.dirs);
       this.factory.pool.setLimits(this.cgroup, poolLimits(spec.limits));
@@ -360,8 +393,9 @@ export class Sandbox {
     this.instance = instance;
   }
 
+  /** its instance runs, and its network is whole (a namespace whose egress helper died is not used again) */
   get alive(): boolean {
-    return this.destroying === null && (this.instance?.alive ?? false);
+    return this.destroying === null && (this.instance?.alive ?? false) && (this.netns?.pool.intact(this.netns.fd) ?? true);
   }
 
   /**

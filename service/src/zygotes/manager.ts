@@ -175,7 +175,7 @@ export class ZygoteManager {
   private async startFirst(): Promise<ZygoteProcess> {
     if (this.closed) throw new SockpitError('unavailable', 'the Zygote tier is closed');
     // it makes the Zygotes' user namespace as it starts, and a network namespace owned by it
-    const sandbox = this.factory.prepare({ codeDir: null, paths: [], environment: {}, limits: this.opts.limits }, 'own');
+    const sandbox = await this.factory.prepare({ codeDir: null, paths: [], environment: {}, limits: this.opts.limits }, 'own');
     let process: ZygoteProcess;
     try {
       const started = this.factory.startZygote(sandbox);
@@ -219,7 +219,7 @@ export class ZygoteManager {
 
   /** Forks the Zygote of `node` (just added to the tree) from `from`, which imports `imports` on `paths`. */
   private async forkZygote(from: ZygoteProcess, node: Node, paths: string[], imports: string[], parent: Node | null = null): Promise<Node> {
-    const sandbox = this.factory.prepare({ codeDir: null, paths, environment: {}, limits: this.opts.limits }, 'zygote');
+    const sandbox = await this.factory.prepare({ codeDir: null, paths, environment: {}, limits: this.opts.limits }, 'zygote');
     const [controlParent, controlChild] = native.socketpair();
     const [outputRead, outputWrite] = native.pipe();
     let process: ZygoteProcess | undefined;
@@ -252,8 +252,9 @@ export class ZygoteManager {
   private async forkInto(node: Node, fn: string, spec: SandboxSpec, event?: Buffer): Promise<{ sandbox: Sandbox; sandboxMs: number }> {
     const zygote = node.process!;
     const started = performance.now();
-    const spare = await zygote.takeSpare();
-    const sandbox = spare ? spare.sandbox : this.factory.prepare(spec, 'zygote');
+    // spares run in namespaces with egress: a `network: none` function gets a fork into a bare one
+    const spare = spec.network === 'none' ? null : await zygote.takeSpare();
+    const sandbox = spare ? spare.sandbox : await this.factory.prepare(spec, 'zygote');
     if (spare) {
       try {
         sandbox.assign(spec);
@@ -320,7 +321,7 @@ export class ZygoteManager {
     if (!zygote?.alive || this.closed) return null;
     let sandbox: Sandbox;
     try {
-      sandbox = this.factory.prepare({ codeDir: null, paths: [], environment: {}, limits: this.opts.spareLimits }, 'zygote');
+      sandbox = await this.factory.prepare({ codeDir: null, paths: [], environment: {}, limits: this.opts.spareLimits }, 'zygote');
     } catch {
       return null; // the pool is exhausted, say: calls come first
     }

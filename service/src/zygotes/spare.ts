@@ -24,8 +24,9 @@ export class Spare {
     });
   }
 
+  /** false too once its sandbox lost its egress path (Sandbox.alive): close() it */
   get alive(): boolean {
-    return this.state === 'waiting' && this.instance.alive;
+    return this.state === 'waiting' && this.instance.alive && this.sandbox.alive;
   }
 
   /**

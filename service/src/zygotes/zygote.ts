@@ -148,7 +148,10 @@ export class ZygoteProcess {
   async takeSpare(): Promise<Spare | null> {
     this.wantsSpares = true;
     if (this.spareCount === 0 && this.sparesStarting) await this.sparesStarting;
-    for (let spare = this.spares.shift(); spare; spare = this.spares.shift()) if (spare.alive) return spare;
+    for (let spare = this.spares.shift(); spare; spare = this.spares.shift()) {
+      if (spare.alive) return spare;
+      spare.close(); // its instance is gone (then a no-op) or its network is (then it ends it)
+    }
     return null;
   }
 
@@ -162,7 +165,10 @@ export class ZygoteProcess {
         const spare = await make().catch(() => null);
         if (!spare) break;
         if (!this.alive) spare.close();
-        else this.spares = [...this.spares.filter((s) => s.alive), spare];
+        else {
+          for (const lost of this.spares.filter((s) => !s.alive)) lost.close();
+          this.spares = [...this.spares.filter((s) => s.alive), spare];
+        }
       }
     })().finally(() => (this.sparesStarting = null));
     return this.sparesStarting;
