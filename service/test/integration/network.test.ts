@@ -282,6 +282,8 @@ function isolatedSuite(config: Record<string, unknown>, zygotes: boolean): void 
     await stopServer(server);
     await stopServer(internet);
     const stateDir = d?.stateDir;
+    // a test may have restarted the daemon: its pools start their helpers anew, so wait for them to run
+    if (d) await eventually(() => helpersOf(d.pid).length >= READY, "the pools' egress helpers to run", 30_000);
     const helpers = d ? helpersOf(d.pid) : [];
     const namespaces = d ? netnsHeldBy(d.pid) : [];
     const then = processesNow();
