@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as native from '../../../native';
 import { removeTree } from '../sandbox/rootfs';
+import { which } from '../paths';
 
 /** the one command line every runtime runs */
 export const PYTHON = '/usr/bin/python3';
@@ -44,20 +45,7 @@ function describeFailure(t: Timed): string {
   return t.stderr ? `${how}: ${t.stderr.split('\n').slice(-3).join(' | ')}` : how;
 }
 
-/** The executable's path when `name` is on PATH, else null. */
-export function which(name: string): string | null {
-  for (const dir of (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':')) {
-    if (!dir) continue;
-    const file = path.join(dir, name);
-    try {
-      fs.accessSync(file, fs.constants.X_OK);
-      if (fs.statSync(file).isFile()) return file;
-    } catch {
-      // not here
-    }
-  }
-  return null;
-}
+export { which };
 
 /**
  * Makes sure bwrap and crun are installed: when one is missing, one `apt-get install -y bubblewrap crun`.

@@ -3,9 +3,8 @@
 // private one. No wrapper process stays behind: the pid a user or a supervisor started is the daemon's, and a
 // SIGKILL of it ends the daemon.
 
-import fs from 'node:fs';
-import path from 'node:path';
 import * as native from '../../../native';
+import { which } from '../paths';
 
 const MARK = 'SOCKPIT_PRIVATE_MOUNTNS';
 
@@ -15,7 +14,7 @@ export function inPrivateMountNamespace(): boolean {
 
 /** Replaces this process by the same command under `unshare --mount --propagation private`. Never returns. */
 export function execInPrivateMountNamespace(): never {
-  const unshare = findOnPath('unshare');
+  const unshare = which('unshare', ['/usr/bin', '/bin']);
   if (unshare === null) {
     console.error("sockpit: can't find unshare(1) on PATH (it comes with util-linux)");
     process.exit(1);
@@ -33,17 +32,4 @@ export function rootMountIsPrivate(mountinfo: string): boolean {
     return !fields.slice(6, separator).some((tag) => tag.startsWith('shared:'));
   }
   return false;
-}
-
-function findOnPath(command: string): string | null {
-  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':')) {
-    const file = path.join(dir || '.', command);
-    try {
-      fs.accessSync(file, fs.constants.X_OK);
-      return path.resolve(file);
-    } catch {
-      // not in this directory
-    }
-  }
-  return null;
 }

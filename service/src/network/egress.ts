@@ -13,6 +13,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { SockpitError } from '../errors';
+import { which } from '../paths';
 import { egressRuleset, hostAddressUpdate } from './egress-rules';
 import type { HostAddressWatch } from './host-addresses';
 
@@ -44,16 +45,7 @@ type EgressTools = Required<Pick<EgressOptions, 'slirp4netns' | 'nsenter' | 'nft
  * start without them rather than failing every namespace, later, one by one.
  */
 export function findEgressTools(): EgressTools {
-  const dirs = [...(process.env.PATH ?? '').split(':').filter((d) => d.startsWith('/')), '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
-  const find = (program: string) =>
-    dirs.map((dir) => path.join(dir, program)).find((file) => {
-      try {
-        fs.accessSync(file, fs.constants.X_OK);
-        return true;
-      } catch {
-        return false;
-      }
-    });
+  const find = (program: string) => which(program, ['/usr/sbin', '/usr/bin', '/sbin', '/bin']) ?? undefined;
   const found = { slirp4netns: find('slirp4netns'), nsenter: find('nsenter'), nft: find('nft') };
   const missing = Object.entries(found).filter(([, file]) => file === undefined).map(([program]) => program);
   if (missing.length > 0) {
