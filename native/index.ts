@@ -142,3 +142,10 @@ export function setParentDeathSignal(signal: NodeJS.Signals): number {
 export function lockFile(fd: number): boolean {
   return binding.lockFile(fd);
 }
+
+/** sd_notify(3): sends state ("READY=1", "STOPPING=1", ...) to NOTIFY_SOCKET; false when no supervisor asked. */
+export function sdNotify(state: string, socketPath = process.env.NOTIFY_SOCKET): boolean {
+  if (socketPath === undefined || socketPath === '') return false;
+  binding.sdNotify(socketPath, state);
+  return true;
+}

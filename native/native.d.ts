@@ -93,4 +93,5 @@ export interface NativeBinding {
   execve(file: string, argv: string[], env: string[]): never;
   setParentDeathSignal(signal: number): number;
   lockFile(fd: number): boolean;
+  sdNotify(socketPath: string, state: string): void;
 }

@@ -1,12 +1,16 @@
 // Calls about the daemon's own process: replacing it by another program (so the pid a user started stays the
-// daemon's), dying with the process that owns it, and holding an exclusive lock for its whole life.
+// daemon's), dying with the process that owns it, holding an exclusive lock for its whole life, and telling its
+// supervisor (systemd) how it is doing.
 #include "self.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <string>
@@ -21,6 +25,7 @@ namespace {
 const char kExecveUsage[] = "execve(file: string, argv: string[], env: string[])";
 const char kDeathUsage[] = "setParentDeathSignal(signal: number)";
 const char kLockUsage[] = "lockFile(fd: number)";
+const char kNotifyUsage[] = "sdNotify(socketPath: string, state: string)";
 
 std::vector<std::string> StringArray(Napi::Env env, Napi::Value v, const char* name) {
   if (!v.IsArray()) ThrowUsage(env, kExecveUsage, std::string(name) + " must be an array of strings");
@@ -79,6 +84,31 @@ Napi::Value LockFile(const Napi::CallbackInfo& info) {
   if (rc == 0) return Napi::Boolean::New(env, true);
   if (errno == EWOULDBLOCK) return Napi::Boolean::New(env, false);
   ThrowErrno(env, "flock", errno, "");
+}
+
+// sd_notify(3) without libsystemd: one datagram with the state ("READY=1", "STOPPING=1", "STATUS=...") to the
+// socket systemd named in NOTIFY_SOCKET ("@name" is an abstract socket). Node has no unix datagram sockets.
+Napi::Value SdNotify(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ArgCount(env, kNotifyUsage, info, 2, 2);
+  std::string where = ArgString(env, kNotifyUsage, info[0], "socketPath");
+  std::string state = ArgString(env, kNotifyUsage, info[1], "state");
+  sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  if (where.empty() || where.size() >= sizeof addr.sun_path || (where[0] != '/' && where[0] != '@'))
+    ThrowUsage(env, kNotifyUsage, "socketPath must be an absolute path or @abstract name shorter than sun_path");
+  where.copy(addr.sun_path, where.size());
+  if (where[0] == '@') addr.sun_path[0] = '\0';
+  socklen_t len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + where.size());
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) ThrowErrno(env, "socket", errno, "AF_UNIX SOCK_DGRAM");
+  ssize_t sent;
+  do sent = sendto(fd, state.data(), state.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&addr), len);
+  while (sent < 0 && errno == EINTR);
+  int err = errno;
+  close(fd);
+  if (sent < 0) ThrowErrno(env, "sendto", err, where);
+  return env.Undefined();
 }
 
 }  // namespace sockpit

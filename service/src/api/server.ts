@@ -18,6 +18,7 @@ import { Peer, PeerAudit, printable } from './peers';
 import type { Upload } from '../functions/deploy';
 import { Caller, mayManage } from '../functions/ownership';
 import type { NetnsPoolStats } from '../network/netns-pool';
+import type { DriverInfo } from '../cgroups';
 import { admitConnections, AdmissionLimits, DEFAULT_ADMISSION, Quota } from './admission';
 
 export interface StatusBody {
@@ -25,6 +26,8 @@ export interface StatusBody {
   pid: number;
   uptimeSeconds: number;
   cgroupMode: string;
+  /** how the daemon's cgroup driver works here: which hierarchies, freezer and killer (cgroup.kill on Linux 5.14+) */
+  cgroups: DriverInfo;
   base: string;
   python: string;
   pool: { size: number; free: number; inUse: number };

@@ -8,7 +8,7 @@ import { loadConfig } from '../config';
 import { Daemon, VERSION } from '../daemon/daemon';
 import { SockpitError } from '../errors';
 import { execInPrivateMountNamespace, inPrivateMountNamespace } from '../daemon/mountns';
-import { ignoreClosedOutput, stopWithOwner } from '../daemon/parent';
+import { ignoreClosedOutput, stopWithOwner, tellSupervisor } from '../daemon/parent';
 import { addTelemetryCommands } from './telemetry-commands';
 import { addPanelCommand } from './panel-command';
 import { formatTree } from './tree';
@@ -79,6 +79,7 @@ program
       if (stopping) return;
       stopping = true;
       console.log(`sockpitd: ${why}, stopping`);
+      tellSupervisor('STOPPING=1');
       // while still starting, the stop runs once the start is done (or failed), so nothing is left half-made
       if (daemon !== null) finish(daemon);
     };
@@ -101,7 +102,10 @@ program
       daemon = await Daemon.start(config);
       if (stopping) return void finish(daemon);
       const status = daemon.status();
-      console.log(`sockpitd ${VERSION} (pid ${process.pid}) listening on ${config.socket}; cgroups ${status.cgroupMode}, pool ${status.pool.size}, state ${config.stateDir}`);
+      const line = `sockpitd ${VERSION} (pid ${process.pid}) listening on ${config.socket}; cgroups ${status.cgroupMode}, pool ${status.pool.size}, state ${config.stateDir}`;
+      console.log(line);
+      // systemd's Type=notify: the unit is started once the socket answers, not when the process exists
+      tellSupervisor(`READY=1\nSTATUS=${line}`);
     } catch (err) {
       console.error(`sockpitd: ${err instanceof SockpitError ? err.message : (err as Error).stack}`);
       process.exit(1);

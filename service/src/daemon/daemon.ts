@@ -250,6 +250,7 @@ export class Daemon implements ApiBackend {
       pid: process.pid,
       uptimeSeconds: (Date.now() - this.startedAt) / 1000,
       cgroupMode: this.hostCgroupMode,
+      cgroups: this.driver.info(),
       base: this.config.base ?? 'host /usr',
       python: this.config.python,
       pool: this.pool.stats(),

@@ -1,6 +1,7 @@
 // A daemon started by a program (a test suite, a benchmark, `npm start`, the e2e set-up) belongs to it: when that
 // owner dies, even by SIGKILL, the daemon stops too, instead of running on with nobody to stop it. The owner says
-// so by its pid in SOCKPIT_OWNER_PID. A daemon a user or a supervisor starts by hand has no owner.
+// so by its pid in SOCKPIT_OWNER_PID. A daemon a user or a supervisor starts by hand has no owner; a supervisor
+// (systemd, Type=notify) is told when the daemon is ready and when it stops.
 
 import fs from 'node:fs';
 import * as native from '../../../native';
@@ -57,5 +58,14 @@ export function ignoreClosedOutput(): void {
     stream.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code !== 'EPIPE') throw err;
     });
+  }
+}
+
+/** sd_notify(3) to systemd when it started us (NOTIFY_SOCKET); a no-op otherwise. A failure is logged, not fatal. */
+export function tellSupervisor(state: string): void {
+  try {
+    native.sdNotify(state);
+  } catch (err) {
+    console.error(`sockpitd: can't notify systemd (${state.split('\n')[0]}): ${(err as Error).message}`);
   }
 }

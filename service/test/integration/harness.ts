@@ -9,9 +9,21 @@ import { SockpitClient } from '../../src/client';
 import { cgroupsOf, processesOf } from '../../src/bench/leaks';
 import { parseNsPids } from '../../src/sandbox/process';
 import { envOwnedBy } from '../../src/daemon/parent';
+import { readLayout } from '../../src/cgroups';
 
 const REPO = path.resolve(__dirname, '../../..');
 const CLI = path.join(REPO, 'bin/sockpit.js');
+/** How much slower than the development host this machine runs (scripts/vm.sh's guest: 8); waits scale with it. */
+export const TIME_SCALE = Number(process.env.SOCKPIT_TEST_TIME_SCALE ?? 1);
+
+/**
+ * On a pure cgroup v2 host under systemd a daemon needs a delegated cgroup of its own (the no-internal-processes
+ * rule): it gets a transient scope with Delegate=yes. systemd-run --scope execs the command, so the pid stays ours.
+ */
+function delegatedScope(): string[] {
+  if (!fs.existsSync('/run/systemd/system') || readLayout().mode !== 'v2') return [];
+  return ['systemd-run', '--scope', '--quiet', '--collect', '-p', 'Delegate=yes', '--'];
+}
 
 export interface TestDaemon {
   dir: string;
@@ -53,7 +65,8 @@ export async function startDaemon(config: Record<string, unknown> = {}, opts: St
 
   const launch = async () => {
     const argv = [process.execPath, CLI, 'daemon', '--socket', socket, '--state-dir', stateDir, '--config', configFile];
-    const command = opts.hostNetns === undefined ? argv : ['unshare', '--net', '--', 'sh', '-ec', `${opts.hostNetns}\nexec "$@"`, 'sh', ...argv];
+    const inNetns = opts.hostNetns === undefined ? argv : ['unshare', '--net', '--', 'sh', '-ec', `${opts.hostNetns}\nexec "$@"`, 'sh', ...argv];
+    const command = [...delegatedScope(), ...inNetns];
     proc = spawn(command[0], command.slice(1), {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: envOwnedBy(process.pid), // a test run killed mid-way leaves no daemon behind
@@ -67,7 +80,7 @@ export async function startDaemon(config: Record<string, unknown> = {}, opts: St
         try {
           return (await probe.status()).pid;
         } catch {
-          if (i > 300) throw new Error(`sockpitd did not answer within 30 s:\n${output}`);
+          if (i > 300 * TIME_SCALE) throw new Error(`sockpitd did not answer within ${30 * TIME_SCALE} s:\n${output}`);
           await new Promise((r) => setTimeout(r, 100));
         }
       }
@@ -167,7 +180,7 @@ export function cmdlineOf(pid: number): string {
 }
 
 export async function eventually(check: () => boolean | Promise<boolean>, what: string, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
+  const deadline = Date.now() + ms * TIME_SCALE;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
