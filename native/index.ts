@@ -142,3 +142,8 @@ export function setParentDeathSignal(signal: NodeJS.Signals): number {
 export function lockFile(fd: number): boolean {
   return binding.lockFile(fd);
 }
+
+/** The kernel's Landlock ABI version (landlock_create_ruleset with LANDLOCK_CREATE_RULESET_VERSION); 0: none. */
+export function landlockAbi(): number {
+  return binding.landlockAbi();
+}

@@ -2,6 +2,7 @@
 #include <napi.h>
 
 #include "fdpass.h"
+#include "landlock.h"
 #include "mount.h"
 #include "netns.h"
 #include "pidfd.h"
@@ -30,6 +31,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setParentDeathSignal", Napi::Function::New(env, SetParentDeathSignal, "setParentDeathSignal"));
   exports.Set("lockFile", Napi::Function::New(env, LockFile, "lockFile"));
   exports.Set("peerCredentials", Napi::Function::New(env, PeerCredentials, "peerCredentials"));
+  exports.Set("landlockAbi", Napi::Function::New(env, GetLandlockAbi, "landlockAbi"));
   return exports;
 }
 
