@@ -126,7 +126,7 @@ export class Daemon implements ApiBackend {
     const hostLayout = readLayout();
     const driver = createDriver(layoutForSandboxes(hostLayout), cgroupTag(config.stateDir));
     // before anything is made: a kernel that lacks a protection nothing replaces stops us here
-    const kernel = checkKernel(probeKernel(driver.info()), config);
+    refuseOnKernel(probeKernel(driver.info()), config);
     let factory: SandboxFactory | undefined;
     const pool = new CgroupPool(driver, {
       initial: config.pool.initial,
@@ -134,6 +134,9 @@ export class Daemon implements ApiBackend {
       onDiscard: (cg) => factory?.forgetCgroup(cg),
     });
     await pool.start();
+    // probed again now that our cgroups exist: the driver reads cgroup.freeze and cgroup.kill in them (those two
+    // only choose between mechanisms, so they never refuse: refuseOnKernel decided alone)
+    const kernel = checkKernel(probeKernel(driver.info()), config);
     removeTree(paths.sandboxesDir);
     // Sandbox roots live in memory: a cold start makes and removes a few directories, which a busy disk turns
     // into milliseconds (ext4 here: ~0.5 ms each). Each sandbox's scratch (/host, /tmp) is a tmpfs of its own
@@ -396,16 +399,25 @@ function removeUnusedCode(functionsDir: string, store: FunctionStore): void {
   }
 }
 
-/**
- * Probes the kernel once and decides what the daemon uses of it (protections.ts): one line per protection on
- * stderr, the Zygote tier's reason when it is off, and a refusal naming the missing kernel feature.
- */
-function checkKernel(probe: KernelProbe, config: Config): { probe: KernelProbe; policy: KernelPolicy } {
-  const policy = decideProtections(probe, {
+function policyFor(probe: KernelProbe, config: Config): KernelPolicy {
+  return decideProtections(probe, {
     networkMode: config.network.mode,
     zygotesEnabled: config.zygotes.enabled,
     assumeLandlockAbi: config.kernel.assumeLandlockAbi,
   });
+}
+
+/** Throws, naming the missing kernel feature, when the kernel lacks a protection nothing replaces. */
+function refuseOnKernel(probe: KernelProbe, config: Config): void {
+  if (policyFor(probe, config).refuse !== null) checkKernel(probe, config);
+}
+
+/**
+ * Decides what the daemon uses of the kernel (protections.ts): one line per protection on stderr, the Zygote
+ * tier's reason when it is off, and a refusal naming the missing kernel feature.
+ */
+function checkKernel(probe: KernelProbe, config: Config): { probe: KernelProbe; policy: KernelPolicy } {
+  const policy = policyFor(probe, config);
   const assumed = policy.landlockAbi !== probe.landlockAbi ? ` (using ABI ${policy.landlockAbi}: kernel.assumeLandlockAbi)` : '';
   console.error(`sockpitd: kernel ${probe.release}, Landlock ABI ${probe.landlockAbi}${assumed}`);
   for (const p of policy.protections) {

@@ -28,9 +28,9 @@ export interface KernelProbe {
   userns: boolean;
   /** seccomp in the kernel and sockpit's filters written for this architecture */
   seccomp: boolean;
-  /** cgroup v2 cgroup.freeze (else the v1 freezer) */
+  /** cgroup.freeze in the v2 hierarchy sandboxes join (else the v1 freezer); none joined on a v1 or hybrid-v1 host */
   cgroupFreeze: boolean;
-  /** cgroup v2 cgroup.kill (else freeze + SIGKILL) */
+  /** cgroup.kill in the v2 hierarchy sandboxes join (else freeze + SIGKILL) */
   cgroupKill: boolean;
   /** pidfd_open works */
   pidfd: boolean;
@@ -144,12 +144,17 @@ export function decideProtections(probe: KernelProbe, cfg: KernelPolicyConfig): 
   add(
     probe.cgroupKill
       ? { name: 'cgroup kill', state: 'active', detail: 'cgroup.kill: a sandbox is killed whole, at once' }
-      : { name: 'cgroup kill', state: 'covered', coveredBy: 'freeze + SIGKILL', detail: 'no cgroup.kill (kernel 5.14+): the cgroup is frozen, then each member killed' },
+      : {
+          name: 'cgroup kill',
+          state: 'covered',
+          coveredBy: 'freeze + SIGKILL',
+          detail: 'no cgroup.kill (cgroup v2, kernel 5.14+) where sandboxes are: the cgroup is frozen, then each member killed',
+        },
   );
   add(
     probe.cgroupFreeze
       ? { name: 'cgroup freeze', state: 'active', detail: 'cgroup.freeze (cgroup v2)' }
-      : { name: 'cgroup freeze', state: 'covered', coveredBy: 'the v1 freezer', detail: 'no cgroup.freeze (cgroup v2, kernel 5.2+): the v1 freezer controller' },
+      : { name: 'cgroup freeze', state: 'covered', coveredBy: 'the v1 freezer', detail: 'no cgroup.freeze (cgroup v2, kernel 5.2+) where sandboxes are: the v1 freezer controller' },
   );
 
   return { landlockAbi, protections, zygotes: zygoteTier(probe, cfg, landlockAbi), refuse: refusals.length ? refusals.join('; ') : null };
