@@ -125,7 +125,7 @@ export class Daemon implements ApiBackend {
     // still holds it; those processes are in our cgroups and the pool's start kills them.
     const hostLayout = readLayout();
     const driver = createDriver(layoutForSandboxes(hostLayout), cgroupTag(config.stateDir));
-    // before anything is made: a kernel that lacks a protection nothing replaces stops us here
+    // before any cgroup or mount is made: a kernel that lacks a protection nothing replaces stops us here
     refuseOnKernel(probeKernel(driver.info()), config);
     let factory: SandboxFactory | undefined;
     const pool = new CgroupPool(driver, {

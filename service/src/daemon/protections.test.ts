@@ -138,3 +138,14 @@ test('why the Zygotes are off names what is missing', () => {
   assert.match(reason(DEBIAN_6_1), /Landlock ABI 6 .*signal/);
   assert.match(reason(DEBIAN_6_1), /ABI 2 in use/);
 });
+
+test('the cgroup features never decide a refusal (daemon.ts decides it before its cgroups exist)', () => {
+  for (const probe of [HOST_6_18, DEBIAN_6_1, UBUNTU_5_15, NO_LANDLOCK, { ...HOST_6_18, seccomp: false }]) {
+    for (const cfg of [ISOLATED, HOST]) {
+      const refuse = decideProtections(probe, cfg).refuse;
+      for (const cgroups of [{ cgroupFreeze: false, cgroupKill: false }, { cgroupFreeze: true, cgroupKill: true }]) {
+        assert.equal(decideProtections({ ...probe, ...cgroups }, cfg).refuse, refuse);
+      }
+    }
+  }
+});
