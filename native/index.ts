@@ -149,3 +149,8 @@ export function sdNotify(state: string, socketPath = process.env.NOTIFY_SOCKET):
   binding.sdNotify(socketPath, state);
   return true;
 }
+
+/** The kernel's Landlock ABI version (landlock_create_ruleset with LANDLOCK_CREATE_RULESET_VERSION); 0: none. */
+export function landlockAbi(): number {
+  return binding.landlockAbi();
+}

@@ -53,6 +53,8 @@ export interface RawSpawnOptions {
   seccomp?: Buffer;
   /** Landlock after chroot: reads only beneath root; signals and abstract unix sockets scoped (landlock.cc) */
   landlock?: boolean;
+  /** with landlock: use at most this Landlock ABI (0: none); default the kernel's (config kernel.assumeLandlockAbi) */
+  landlockAbi?: number;
   dieWithParent?: boolean;
 }
 
@@ -94,4 +96,5 @@ export interface NativeBinding {
   setParentDeathSignal(signal: number): number;
   lockFile(fd: number): boolean;
   sdNotify(socketPath: string, state: string): void;
+  landlockAbi(): number;
 }

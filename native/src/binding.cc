@@ -2,6 +2,7 @@
 #include <napi.h>
 
 #include "fdpass.h"
+#include "landlock.h"
 #include "mount.h"
 #include "netns.h"
 #include "pidfd.h"
@@ -31,6 +32,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("lockFile", Napi::Function::New(env, LockFile, "lockFile"));
   exports.Set("sdNotify", Napi::Function::New(env, SdNotify, "sdNotify"));
   exports.Set("peerCredentials", Napi::Function::New(env, PeerCredentials, "peerCredentials"));
+  exports.Set("landlockAbi", Napi::Function::New(env, GetLandlockAbi, "landlockAbi"));
   return exports;
 }
 

@@ -10,6 +10,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "args.h"
+
 namespace sockpit {
 namespace {
 
@@ -33,10 +35,19 @@ constexpr uint64_t kAccessReadDir = 1ULL << 3;
 constexpr uint64_t kScopeAbstractUnixSocket = 1ULL << 0;
 constexpr uint64_t kScopeSignal = 1ULL << 1;
 
+const char kAbiUsage[] = "landlockAbi()";
+
 }  // namespace
 
-int MakeSandboxRuleset(const std::string& root) {
+int LandlockAbi() noexcept {
   long abi = syscall(SYS_landlock_create_ruleset, nullptr, 0, kCreateRulesetVersion);
+  // ENOSYS (not built in) and EOPNOTSUPP (built in, not enabled at boot): both mean none
+  return abi < 1 ? 0 : static_cast<int>(abi);
+}
+
+int MakeSandboxRuleset(const std::string& root, int maxAbi) {
+  long abi = LandlockAbi();
+  if (abi > maxAbi) abi = maxAbi;
   if (abi < 1) return -1;
   const uint64_t read = kAccessExecute | kAccessReadFile | kAccessReadDir;
   RulesetAttr attr = {read, 0, abi >= 6 ? kScopeAbstractUnixSocket | kScopeSignal : 0};
@@ -59,6 +70,12 @@ int MakeSandboxRuleset(const std::string& root) {
     return -err;
   }
   return ruleset;
+}
+
+Napi::Value GetLandlockAbi(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ArgCount(env, kAbiUsage, info, 0, 0);
+  return Napi::Number::New(env, LandlockAbi());
 }
 
 int RestrictSelf(int ruleset) noexcept {

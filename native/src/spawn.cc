@@ -42,7 +42,8 @@ const char kUsage[] =
     "spawn({file: string, argv: string[], env: string[], root: string, cwd: string, uid: number, gid: number, "
     "cgroupProcsFds: number[], fds: number[], namespaces: ('pid'|'uts'|'ipc'|'net')[], netns?: number, hostname?: string, "
     "rlimits?: {nofile?, nproc?, core?, fsize?, stack?: number}, dieWithParent?: boolean, "
-    "userns?: {uidMap: string, gidMap: string}, seccomp?: Buffer /* struct sock_filter[] */, landlock?: boolean})";
+    "userns?: {uidMap: string, gidMap: string}, seccomp?: Buffer /* struct sock_filter[] */, landlock?: boolean, "
+    "landlockAbi?: number /* at most this ABI; default: the kernel's */})";
 
 // The uapi struct clone_args, spelled out: <linux/sched.h> clashes with glibc's <sched.h> over the CLONE_* macros.
 struct CloneArgs {
@@ -390,7 +391,9 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
 
   Fd landlock;
   if (OptBool(env, kUsage, info[0].As<Napi::Object>(), "landlock")) {
-    int ruleset = MakeSandboxRuleset(plan.root);
+    Napi::Value cap = info[0].As<Napi::Object>().Get("landlockAbi");
+    int maxAbi = cap.IsUndefined() ? INT32_MAX : static_cast<int>(ArgInt(env, kUsage, cap, "landlockAbi", 0, INT32_MAX));
+    int ruleset = MakeSandboxRuleset(plan.root, maxAbi);
     if (ruleset < -1) ThrowErrno(env, "landlock_create_ruleset", -ruleset, plan.root);
     landlock.fd = plan.landlockRuleset = ruleset;
   }

@@ -336,7 +336,10 @@ def serve():
 # and Landlock never looks at the mount point a bind mount covers, so no rule made here could allow it.
 # Signals and abstract unix sockets stay inside the domain (ABI 6). Each forked process adds a layer of its
 # own (child()), so sibling sandboxes are in different domains; cold instances get the same from the addon.
+# sockpitd may tell it to use a lower ABI than the kernel's (config kernel.assumeLandlockAbi, read here once,
+# before os.environ is cleared): it can only lower what is used, never raise it.
 LANDLOCK_CREATE_RULESET, LANDLOCK_ADD_RULE, LANDLOCK_RESTRICT_SELF = 444, 445, 446
+LANDLOCK_MAX_ABI = int(os.environ.get("SOCKPIT_LANDLOCK_MAX_ABI", "") or 1 << 30)
 FS_EXECUTE, FS_READ_FILE, FS_READ_DIR = 1 << 0, 1 << 2, 1 << 3
 SCOPE_ABSTRACT_UNIX_SOCKET, SCOPE_SIGNAL = 1 << 0, 1 << 1
 
@@ -354,7 +357,7 @@ def landlock():
     """Restricts this process and its descendants; returns the ABI used, or 0 where the kernel has none."""
     syscall = libc.syscall
     syscall.restype = ctypes.c_long
-    abi = syscall(LANDLOCK_CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(1))
+    abi = min(syscall(LANDLOCK_CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(1)), LANDLOCK_MAX_ABI)
     if abi < 1:
         return 0
     read = FS_READ_FILE | FS_READ_DIR | FS_EXECUTE

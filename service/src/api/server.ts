@@ -19,6 +19,7 @@ import type { Upload } from '../functions/deploy';
 import { Caller, mayManage } from '../functions/ownership';
 import type { NetnsPoolStats } from '../network/netns-pool';
 import type { DriverInfo } from '../cgroups';
+import type { KernelProbe, Protection } from '../daemon/protections';
 import { admitConnections, AdmissionLimits, DEFAULT_ADMISSION, Quota } from './admission';
 
 export interface StatusBody {
@@ -33,7 +34,12 @@ export interface StatusBody {
   pool: { size: number; free: number; inUse: number };
   instances: { live: number; idle: number; idleMemoryBytes: number };
   functions: number;
-  zygotes: { enabled: boolean } & ZygoteStats;
+  /** offBecause: why the Zygote tier is off when the config wants it (the kernel lacks what it needs) */
+  zygotes: { enabled: boolean; offBecause?: string } & ZygoteStats;
+  /** what the kernel offers (probed at start-up); landlockAbiUsed is lower only under kernel.assumeLandlockAbi */
+  kernel: KernelProbe & { landlockAbiUsed: number };
+  /** each protection: active (the kernel's), covered (by coveredBy), never missing in a running daemon */
+  protections: Protection[];
   packages: { packages: number; bytes: number; installing: number };
   /** isolated: a network namespace per sandbox, from pools (free, in use, made on a call's path); host: none */
   network?: { mode: 'isolated' | 'host'; egress: boolean; cold: NetnsPoolStats | null; zygote: NetnsPoolStats | null };

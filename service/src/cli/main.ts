@@ -12,6 +12,7 @@ import { ignoreClosedOutput, stopWithOwner, tellSupervisor } from '../daemon/par
 import { addTelemetryCommands } from './telemetry-commands';
 import { addPanelCommand } from './panel-command';
 import { formatTree } from './tree';
+import { formatKernel } from './kernel-lines';
 
 function integer(value: string): number {
   const n = Number(value);
@@ -183,6 +184,8 @@ program
       console.log(`cgroups ${s.cgroupMode}; pool ${s.pool.size} (${s.pool.free} free, ${s.pool.inUse} in use)`);
       console.log(`base ${s.base}, python ${s.python}`);
       console.log(`functions ${s.functions}; instances ${s.instances.live} live, ${s.instances.idle} idle (${(s.instances.idleMemoryBytes / 2 ** 20).toFixed(1)} MB)`);
+      if (s.zygotes.offBecause) console.log(`Zygotes off: ${s.zygotes.offBecause}`);
+      for (const line of formatKernel(s)) console.log(line);
     }),
   );
 

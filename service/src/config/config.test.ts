@@ -85,3 +85,10 @@ test('limits.max: the ceilings are validated, and no default may be above its ce
   assert.throws(() => buildConfig(parseConfigText('limits:\n  max:\n    pids: 0\n', 'f'), {}), /limits\.max\.pids/);
   assert.throws(() => buildConfig(parseConfigText('deploy:\n  maxFiles: 0\n', 'f'), {}), /deploy\.maxFiles/);
 });
+
+test('kernel.assumeLandlockAbi: null by default, a small integer otherwise', () => {
+  assert.equal(buildConfig({}, {}).kernel.assumeLandlockAbi, null);
+  assert.equal(buildConfig(parseConfigText('kernel:\n  assumeLandlockAbi: 2\n', 'f'), {}).kernel.assumeLandlockAbi, 2);
+  assert.throws(() => buildConfig({ kernel: { assumeLandlockAbi: 'two' } }, {}), /kernel\.assumeLandlockAbi: must be a number/);
+  assert.throws(() => buildConfig({ kernel: { assumeLandlockAbi: -1 } }, {}), /kernel\.assumeLandlockAbi: must be an integer/);
+});

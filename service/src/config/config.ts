@@ -85,6 +85,15 @@ export interface Config {
     /** CIDRs (or addresses) a function may reach though the deny list covers them, e.g. a private API */
     allow: string[];
   };
+  /** what the daemon uses of the kernel (daemon/protections.ts) */
+  kernel: {
+    /**
+     * Use this Landlock ABI instead of the kernel's; it may only be lower (a higher one refuses to start). A test
+     * seam: it runs the paths of an older kernel (Zygotes off, scoping covered by namespaces) on a new one, and can
+     * only take protections away, never add or fake one. null: the kernel's.
+     */
+    assumeLandlockAbi: number | null;
+  };
   /** admission on the socket (api/admission.ts): caps per peer uid and in total, timeouts */
   api: {
     connectionsPerUid: number;
@@ -130,6 +139,7 @@ export const DEFAULT_CONFIG: Config = {
   packages: { indexUrl: null, findLinks: null, wheelsOnly: true, pipPython: '/usr/bin/python3', maxPackageMb: 1024, maxPackageFiles: 100_000, maxCacheMb: 10_240 },
   zygotes: { enabled: true, memoryBudgetMb: 2048, growAfterMisses: 1, replyTimeoutMs: 10_000, hostUid: 400_000, hostGid: 400_000 },
   network: { mode: 'isolated', ready: 8, egress: true, allow: [] },
+  kernel: { assumeLandlockAbi: null },
   api: { connectionsPerUid: 256, connections: 1024, subscribersPerUid: 16, subscribers: 64, headerTimeoutMs: 10_000, idleTimeoutMs: 30_000 },
   maxConcurrentCalls: 64,
   maxBodyBytes: 6 * 1024 * 1024,
@@ -150,7 +160,13 @@ export interface ConfigFlags {
 }
 
 /** settings that are a string or null */
-const NULLABLE = new Set(['base', 'indexUrl', 'findLinks']);
+/** settings that may be null, and the type they have otherwise */
+const NULLABLE = new Map<string, 'string' | 'number'>([
+  ['base', 'string'],
+  ['indexUrl', 'string'],
+  ['findLinks', 'string'],
+  ['assumeLandlockAbi', 'number'],
+]);
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -205,7 +221,7 @@ function mergeInto(target: Record<string, Json>, patch: Record<string, Json>, at
       continue;
     }
     const nullable = NULLABLE.has(key);
-    const expected = nullable ? 'string' : typeof current;
+    const expected = NULLABLE.get(key) ?? typeof current;
     if (value !== null && typeof value !== expected) {
       problems.push(`${where}: must be a ${expected}, got ${JSON.stringify(value)}`);
       continue;
@@ -279,6 +295,7 @@ function validate(cfg: Config, problems: string[]): void {
       if (typeof entry !== 'string' || parseCidr(entry) === null) problems.push(`network.allow: ${JSON.stringify(entry)} is not an IPv4 or IPv6 address or CIDR`);
     }
   }
+  if (cfg.kernel.assumeLandlockAbi !== null) int('kernel.assumeLandlockAbi', cfg.kernel.assumeLandlockAbi, 0, 1 << 16);
   int('api.connectionsPerUid', cfg.api.connectionsPerUid, 1, 1 << 20);
   int('api.connections', cfg.api.connections, 1, 1 << 20);
   int('api.subscribersPerUid', cfg.api.subscribersPerUid, 1, 1 << 16);

@@ -31,6 +31,8 @@ import { connectionCeiling, openFileLimit } from '../api/admission';
 import { RUNTIME_DIR, VERSION } from '../paths';
 import { inPrivateMountNamespace, rootMountIsPrivate } from './mountns';
 import { DaemonLock } from './lock';
+import { probeKernel } from './kernel-probe';
+import { decideProtections, KernelPolicy, KernelProbe } from './protections';
 
 export { VERSION };
 
@@ -82,6 +84,8 @@ export class Daemon implements ApiBackend {
     private readonly cache: PackageCache,
     readonly zygotes: ZygoteManager | null,
     readonly bus: EventBus,
+    /** what the kernel offers and what the daemon made of it, decided once at start-up */
+    private readonly kernel: { probe: KernelProbe; policy: KernelPolicy },
   ) {
     this.stats.attach(bus);
     this.benchmarks = new BenchmarkJobs({ bus, historyFile: path.join(config.stateDir, 'benchmarks.json') });
@@ -121,6 +125,8 @@ export class Daemon implements ApiBackend {
     // still holds it; those processes are in our cgroups and the pool's start kills them.
     const hostLayout = readLayout();
     const driver = createDriver(layoutForSandboxes(hostLayout), cgroupTag(config.stateDir));
+    // before any cgroup or mount is made: a kernel that lacks a protection nothing replaces stops us here
+    refuseOnKernel(probeKernel(driver.info()), config);
     let factory: SandboxFactory | undefined;
     const pool = new CgroupPool(driver, {
       initial: config.pool.initial,
@@ -128,6 +134,9 @@ export class Daemon implements ApiBackend {
       onDiscard: (cg) => factory?.forgetCgroup(cg),
     });
     await pool.start();
+    // probed again now that our cgroups exist: the driver reads cgroup.freeze and cgroup.kill in them (those two
+    // only choose between mechanisms, so they never refuse: refuseOnKernel decided alone)
+    const kernel = checkKernel(probeKernel(driver.info()), config);
     removeTree(paths.sandboxesDir);
     // Sandbox roots live in memory: a cold start makes and removes a few directories, which a busy disk turns
     // into milliseconds (ext4 here: ~0.5 ms each). Each sandbox's scratch (/host, /tmp) is a tmpfs of its own
@@ -182,6 +191,7 @@ export class Daemon implements ApiBackend {
         egress: config.network.egress ? { allow: config.network.allow } : null,
       },
       scratch: config.scratch,
+      landlockAbi: kernel.policy.landlockAbi,
     });
     if (config.network.mode === 'host') {
       console.error(
@@ -193,7 +203,7 @@ export class Daemon implements ApiBackend {
     // instances forked by Zygotes are orphaned when their intermediate parent exits: we adopt and reap them
     native.setChildSubreaper();
     let zygotes: ZygoteManager | null = null;
-    if (config.zygotes.enabled) {
+    if (kernel.policy.zygotes.run) {
       zygotes = new ZygoteManager(
         factory,
         {
@@ -209,7 +219,7 @@ export class Daemon implements ApiBackend {
       await zygotes.start().catch((err) => console.error(`sockpitd: the base Zygote did not start: ${(err as Error).message}`));
     }
     const provisioner = new Provisioner(factory, store, config, zygotes, bus);
-    const daemon = new Daemon(config, paths, hostLayout.mode, driver, pool, store, factory, provisioner, cache, zygotes, bus);
+    const daemon = new Daemon(config, paths, hostLayout.mode, driver, pool, store, factory, provisioner, cache, zygotes, bus, kernel);
     await daemon.listen();
     return daemon;
   }
@@ -256,8 +266,14 @@ export class Daemon implements ApiBackend {
       pool: this.pool.stats(),
       instances: this.provisioner.stats(),
       functions: this.store.list().length,
-      zygotes: { enabled: this.zygotes !== null, ...(this.zygotes?.stats() ?? { count: 0, memoryBytes: 0, processes: 0 }) },
+      zygotes: {
+        enabled: this.zygotes !== null,
+        ...(this.kernel.policy.zygotes.run ? {} : { offBecause: this.kernel.policy.zygotes.reason }),
+        ...(this.zygotes?.stats() ?? { count: 0, memoryBytes: 0, processes: 0 }),
+      },
       packages: this.cache.stats(),
+      kernel: { ...this.kernel.probe, landlockAbiUsed: this.kernel.policy.landlockAbi },
+      protections: this.kernel.policy.protections,
       network: { mode: this.config.network.mode, egress: this.config.network.mode === 'isolated' && this.config.network.egress, ...this.factory.netnsStats() },
     };
   }
@@ -382,4 +398,34 @@ function removeUnusedCode(functionsDir: string, store: FunctionStore): void {
     }
     if (fs.readdirSync(dir).length === 0) fs.rmdirSync(dir);
   }
+}
+
+function policyFor(probe: KernelProbe, config: Config): KernelPolicy {
+  return decideProtections(probe, {
+    networkMode: config.network.mode,
+    zygotesEnabled: config.zygotes.enabled,
+    assumeLandlockAbi: config.kernel.assumeLandlockAbi,
+  });
+}
+
+/** Throws, naming the missing kernel feature, when the kernel lacks a protection nothing replaces. */
+function refuseOnKernel(probe: KernelProbe, config: Config): void {
+  if (policyFor(probe, config).refuse !== null) checkKernel(probe, config);
+}
+
+/**
+ * Decides what the daemon uses of the kernel (protections.ts): one line per protection on stderr, the Zygote
+ * tier's reason when it is off, and a refusal naming the missing kernel feature.
+ */
+function checkKernel(probe: KernelProbe, config: Config): { probe: KernelProbe; policy: KernelPolicy } {
+  const policy = policyFor(probe, config);
+  const assumed = policy.landlockAbi !== probe.landlockAbi ? ` (using ABI ${policy.landlockAbi}: kernel.assumeLandlockAbi)` : '';
+  console.error(`sockpitd: kernel ${probe.release}, Landlock ABI ${probe.landlockAbi}${assumed}`);
+  for (const p of policy.protections) {
+    const state = p.state === 'covered' ? `covered by ${p.coveredBy}` : p.state;
+    console.error(`sockpitd: protection ${p.name}: ${state} (${p.detail})`);
+  }
+  if (policy.refuse !== null) throw new SockpitError('unavailable', `sockpitd will not start on this kernel: ${policy.refuse}`, { op: 'kernel' });
+  if (!policy.zygotes.run && config.zygotes.enabled) console.error(`sockpitd: Zygotes off: ${policy.zygotes.reason}`);
+  return { probe, policy };
 }

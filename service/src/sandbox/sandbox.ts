@@ -48,6 +48,8 @@ export interface SandboxFactoryOptions {
   network?: { mode: 'isolated' | 'host'; ready: number; max: number; egress?: { allow: string[] } | null };
   /** how big each sandbox's own /tmp + /host tmpfs is, from its memory limit */
   scratch?: ScratchPolicy;
+  /** the highest Landlock ABI sandboxes use (cold and Zygote-forked); default the kernel's (daemon/protections.ts) */
+  landlockAbi?: number;
 }
 
 /**
@@ -225,6 +227,7 @@ export class SandboxFactory {
       seccomp: this.filters?.instance,
       // the scope zygote.py gives the instances it forks: the same on the cold path
       landlock: true,
+      landlockAbi: this.opts.landlockAbi,
     });
     return this.instance(started.process, started.channelFd, started.outputFd);
   }
@@ -246,6 +249,8 @@ export class SandboxFactory {
     if (this.filters) env.SOCKPIT_INSTANCE_SECCOMP = this.filters.instance.toString('base64');
     // the filter it stacks on itself once it holds its PID namespace, before any package code runs
     if (this.filters) env.SOCKPIT_ZYGOTE_SECCOMP = this.filters.zygoteServing.toString('base64');
+    // the same Landlock ABI cold instances get, when the daemon uses less than the kernel's
+    if (this.opts.landlockAbi !== undefined) env.SOCKPIT_LANDLOCK_MAX_ABI = String(this.opts.landlockAbi);
     const { uid, gid, zygoteUid = 400_000, zygoteGid = 400_000 } = this.opts;
     const userns = { uidMap: `0 ${zygoteUid} 1\n${uid} ${uid} 1\n`, gidMap: `0 ${zygoteGid} 1\n${gid} ${gid} 1\n` };
     return this.spawnRuntime(sandbox, 'zygote.py', { uid: 0, gid: 0, pidNamespace: true, env, userns, seccomp: this.filters?.zygote });
@@ -262,6 +267,7 @@ export class SandboxFactory {
       userns?: { uidMap: string; gidMap: string };
       seccomp?: Buffer;
       landlock?: boolean;
+      landlockAbi?: number;
     },
   ): RuntimeProcess {
     const [channelParent, channelChild] = native.socketpair();
@@ -286,6 +292,7 @@ export class SandboxFactory {
         userns: how.userns,
         seccomp: how.seccomp,
         landlock: how.landlock,
+        landlockAbi: how.landlockAbi,
       });
       return { process: new ProcessHandle(pid, pidfd), channelFd: channelParent, outputFd: outputRead };
     } catch (err) {

@@ -8,6 +8,10 @@ import net from 'node:net';
 import path from 'node:path';
 import { cgroupsOf, eventually, frozenStates, mountsOf, processesOf, startDaemon, TestDaemon, noStrayProcesses } from './harness';
 import { tarOf } from '../fixtures/tar';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const CLI = path.resolve(__dirname, '../../../bin/sockpit.js');
 
 let d: TestDaemon;
 
@@ -26,6 +30,60 @@ test('status reports the cgroup mode, the base and the pool', async () => {
   assert.match(s.cgroupMode, /^(v1|v2|hybrid)$/);
   assert.equal(s.python, '/usr/bin/python3');
   assert.ok(s.pool.size >= 4, `pool size ${s.pool.size}`);
+});
+
+test('status reports the kernel and every protection active on this host (Landlock ABI 6+); the CLI prints them', async () => {
+  const s = await d.client.status();
+  assert.ok(s.kernel.landlockAbi >= 6, `this host's Landlock ABI is ${s.kernel.landlockAbi}`);
+  assert.equal(s.kernel.landlockAbiUsed, s.kernel.landlockAbi);
+  assert.equal(s.kernel.release, (await import('node:os')).release());
+  assert.ok(s.kernel.userns && s.kernel.seccomp && s.kernel.pidfd, JSON.stringify(s.kernel));
+  // cgroup.kill and cgroup.freeze are there only where sandboxes join a v2 hierarchy; elsewhere (v1, and a hybrid
+  // host whose controllers are all on v1: cgroups/layout.ts) the driver's fallbacks cover them
+  assert.deepEqual(
+    s.protections.map((p) => `${p.name}: ${p.state}`),
+    [
+      ...['filesystem reads', 'abstract unix sockets', 'signals', 'system call filter', 'process handles'].map((n) => `${n}: active`),
+      `cgroup kill: ${s.kernel.cgroupKill ? 'active' : 'covered'}`,
+      `cgroup freeze: ${s.kernel.cgroupFreeze ? 'active' : 'covered'}`,
+    ],
+  );
+  assert.equal(s.zygotes.offBecause, 'zygotes.enabled is false');
+  const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'status', '--socket', d.socket]);
+  assert.match(stdout, new RegExp(`^kernel \\S+: Landlock ABI ${s.kernel.landlockAbi}, user namespaces yes, seccomp yes`, 'm'));
+  for (const p of s.protections) {
+    const state = p.state === 'covered' ? `covered by ${p.coveredBy}` : p.state;
+    assert.ok(stdout.includes(`protection ${p.name}: ${state} (`), `${p.name} in:\n${stdout}`);
+  }
+  assert.match(d.log(), /^sockpitd: protection signals: active \(Landlock ABI \d+/m);
+});
+
+test('told to use Landlock ABI 2 (as on Debian 12), it starts with scoping covered by namespaces, Zygotes off, and runs functions', async () => {
+  const old = await startDaemon({ kernel: { assumeLandlockAbi: 2 } });
+  try {
+    const s = await old.client.status();
+    assert.equal(s.kernel.landlockAbiUsed, 2);
+    const states = Object.fromEntries(s.protections.map((p) => [p.name, p.state === 'covered' ? `covered by ${p.coveredBy}` : p.state]));
+    assert.equal(states['abstract unix sockets'], 'covered by a network namespace per sandbox');
+    assert.equal(states.signals, 'covered by a PID namespace per instance');
+    assert.equal(states['filesystem reads'], 'active');
+    assert.equal(s.zygotes.enabled, false);
+    assert.match(s.zygotes.offBecause ?? '', /Landlock ABI 6 .*ABI 2 in use/);
+    await old.deploy('echo', { 'f.py': 'def f(event):\n    return event\n' });
+    const r = await old.client.run('echo', 'on ABI 2');
+    assert.equal(r.status, 200, JSON.stringify(r.error));
+    assert.equal(r.result, 'on ABI 2');
+    assert.equal(r.tier, 'cold');
+  } finally {
+    await old.stop();
+  }
+});
+
+test('with Landlock below ABI 6 and network.mode host it refuses to start, naming the kernel feature', async () => {
+  await assert.rejects(
+    startDaemon({ ...NO_ZYGOTES, network: { mode: 'host' }, kernel: { assumeLandlockAbi: 5 } }),
+    /will not start on this kernel: Landlock ABI 6 \(abstract unix socket scoping\), kernel 6\.12\+, is missing .*network\.mode to "isolated"/,
+  );
 });
 
 test('a function runs cold, then warm, with the tier and phase timings', async () => {

@@ -2,7 +2,9 @@
 // mount namespace: the file re-runs itself under `unshare --mount --propagation private`, so a crash
 // cannot leave a mount in the host's namespace; each test still unmounts and removes what it made.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import net from 'node:net';
+import { promisify } from 'node:util';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -448,6 +450,51 @@ function defineTests(): void {
       } finally {
         closeAll(r, child.pidfd);
       }
+    });
+  });
+
+  // --- Landlock --------------------------------------------------------------------------------------------
+
+  describe('landlock', () => {
+    // a root listener on the host's abstract namespace; the dialer prints "connected" or the errno. Node binds an
+    // abstract name with the whole sun_path (108 bytes, NUL-padded), so the dialer pads it the same way.
+    const dial = (name: string) =>
+      `import socket\ntry:\n    socket.socket(socket.AF_UNIX).connect("\\0${name}".ljust(108, "\\0"))\n    print("connected")\nexcept OSError as e:\n    print(e.errno)\n`;
+    async function withListener(run: (name: string) => Promise<void>): Promise<void> {
+      const name = `sockpit-native-${process.pid}-${Date.now()}`;
+      const server = net.createServer((c) => c.end());
+      await new Promise<void>((r) => server.listen(`\0${name}`, r));
+      try {
+        await run(name);
+      } finally {
+        await new Promise((r) => server.close(r));
+      }
+    }
+
+    test('landlockAbi() is the kernel\'s; spawn scopes abstract sockets on ABI 6+, and not when told a lower ABI', { timeout: 20000 }, async (t) => {
+      const abi = native.landlockAbi();
+      assert.ok(Number.isInteger(abi) && abi >= 0);
+      if (abi < 6) return t.skip(`this kernel has Landlock ABI ${abi}`);
+      await withListener(async (name) => {
+        const full = await runPython(dial(name), { landlock: true });
+        assert.equal(full.stdout.trim(), String(os.constants.errno.EPERM));
+        const lowered = await runPython(dial(name), { landlock: true, landlockAbi: 5 });
+        assert.equal(lowered.stdout.trim(), 'connected', 'ABI 5 has no scoping: the host listener is reachable here (no netns)');
+        const none = await runPython(dial(name), { landlock: true, landlockAbi: 0 });
+        assert.equal(none.stdout.trim(), 'connected');
+      });
+    });
+
+    test("zygote.py's Landlock uses the kernel's ABI, or SOCKPIT_LANDLOCK_MAX_ABI when lower", { timeout: 20000 }, async (t) => {
+      if (native.landlockAbi() < 6) return t.skip('needs Landlock ABI 6');
+      const runtime = path.resolve(__dirname, '../../runtime');
+      const code = (name: string) => `import sys\nsys.path.insert(0, ${JSON.stringify(runtime)})\nimport zygote\nprint(zygote.landlock())\n${dial(name)}`;
+      await withListener(async (name) => {
+        const run = (env: Record<string, string>) =>
+          promisify(execFile)(PYTHON, ['-S', '-c', code(name)], { env: { PATH: '/usr/bin', ...env } }).then((r) => r.stdout.trim().split('\n'));
+        assert.deepEqual(await run({}), [String(native.landlockAbi()), String(os.constants.errno.EPERM)]);
+        assert.deepEqual(await run({ SOCKPIT_LANDLOCK_MAX_ABI: '5' }), ['5', 'connected']);
+      });
     });
   });
 
