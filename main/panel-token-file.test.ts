@@ -25,6 +25,21 @@ test('lives in $XDG_RUNTIME_DIR/sockpit, else ~/.config/sockpit', () => {
   assert.equal(panelFileDir({ XDG_RUNTIME_DIR: 'relative' }), path.join(os.homedir(), '.config', 'sockpit'));
 });
 
+test('an account with no home of its own (nobody: /nonexistent), or a home of another user: $TMPDIR/sockpit-<uid>', () => {
+  const fallback = path.join(os.tmpdir(), `sockpit-${process.getuid?.()}`);
+  assert.equal(panelFileDir({ HOME: '/nonexistent' }), fallback);
+  assert.equal(panelFileDir({ HOME: path.join(root, 'no-such-home') }), fallback);
+  if (process.getuid?.() === 0) {
+    const theirHome = path.join(root, 'their-home');
+    fs.mkdirSync(theirHome);
+    fs.chownSync(theirHome, 65534, 65534);
+    assert.equal(panelFileDir({ HOME: theirHome }), fallback);
+  }
+  // a runtime dir of our own still comes first, and a home of our own next
+  assert.equal(panelFileDir({ HOME: '/nonexistent', XDG_RUNTIME_DIR: root }), path.join(root, 'sockpit'));
+  assert.equal(panelFileDir({ HOME: root }), path.join(root, '.config', 'sockpit'));
+});
+
 test('written 0600 in a 0700 directory, over a stale file and never through a symlink', () => {
   const dir = path.join(root, 'a', 'sockpit');
   const victim = path.join(root, 'victim');

@@ -1,5 +1,6 @@
 // Where a running `sockpit panel` leaves its sign-in URL for the user who started it: panel-<port>.json
-// ({url, token, pid}), mode 0600, in $XDG_RUNTIME_DIR/sockpit (else ~/.config/sockpit), a directory of mode 0700.
+// ({url, token, pid}), mode 0600, in $XDG_RUNTIME_DIR/sockpit (else ~/.config/sockpit, else $TMPDIR/sockpit-<uid>
+// for an account with no home of its own), a directory of mode 0700.
 // `sockpit panel --show-url` and `npm start` read it; the panel removes it when it stops.
 
 import fs from 'node:fs';
@@ -14,12 +15,18 @@ export interface PanelFile {
   pid: number;
 }
 
-/** $XDG_RUNTIME_DIR/sockpit (a per-user tmpfs on systemd hosts), else ~/.config/sockpit. A runtime dir of another
- *  user (kept across `su` or `sudo -E`) is passed over: the file would land where that user can't keep it private. */
+/** $XDG_RUNTIME_DIR/sockpit (a per-user tmpfs on systemd hosts), else ~/.config/sockpit, else (no home of our own:
+ *  `nobody`, whose home is /nonexistent, runs the panel of `sudo npm start` on a root login) $TMPDIR/sockpit-<uid>.
+ *  A runtime dir or home of another user (kept across `su` or `sudo -E`) is passed over: the file would land where
+ *  that user can't keep it private. The same user in the same environment always gets the same directory, which
+ *  is how `sockpit panel --show-url` finds the file. */
 export function panelFileDir(env: NodeJS.ProcessEnv = process.env): string {
   const runtime = env.XDG_RUNTIME_DIR;
   if (runtime && path.isAbsolute(runtime) && ownedByUs(runtime)) return path.join(runtime, 'sockpit');
-  return path.join(os.homedir(), '.config', 'sockpit');
+  const home = env.HOME || os.homedir();
+  if (ownedByUs(home)) return path.join(home, '.config', 'sockpit');
+  // ensurePrivateDir refuses it if another user made it first
+  return path.join(os.tmpdir(), `sockpit-${process.getuid?.() ?? 'user'}`);
 }
 
 function ownedByUs(dir: string): boolean {

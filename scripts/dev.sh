@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The two commands of the README, on a fresh Debian/Ubuntu machine with Node.js 20 (run as root):
-#   scripts/dev.sh start   installs what is missing, builds, starts sockpitd + the panel with sample functions
+#   scripts/dev.sh start   installs what is missing, builds, starts sockpitd (as root) + the panel with sample
+#                          functions (as the user who ran sudo, else nobody: never root; see scripts/start.js)
 #   scripts/dev.sh test    installs what is missing, then runs every test (unit, integration, renderer, e2e)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,7 +28,8 @@ if [ -n "$missing" ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
-# sockpitd's socket is root:sockpit 0660: members of this group may use the API without being root
+# sockpitd's socket is root:sockpit 0660: members of this group may use the API without being root (the panel
+# that `start` runs as a user has it as its group)
 getent group sockpit >/dev/null || groupadd --system sockpit
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

@@ -1,12 +1,16 @@
 // (f) The real Electron app, launched by Playwright, against the same sockpitd: the window loads the panel through
 // the preload's window.sockpit (and nothing else), with contextIsolation, sandbox and webSecurity on. Where the
 // Electron binary is not installed (ELECTRON_SKIP_BINARY_DOWNLOAD, as on these machines) it is skipped, and says so.
+// The app refuses to run as root: when the suite runs as root, the app runs as `nobody` with the `sockpit` group as
+// its only group (as `sudo npm start` runs it), through setpriv, with Chromium's own sandbox.
 
 import fs from 'node:fs';
+import path from 'node:path';
 import { _electron as electron } from '@playwright/test';
 import { expect, ensureHello, HELLO, test } from '../fixtures';
-import { REPO, writeFunction } from '../env';
+import { E2eEnv, REPO, writeFunction } from '../env';
 import { PanelPage } from '../pages/panel';
+import { choosePanelUser } from '../../main/panel-user';
 
 function electronBinary(): string | null {
   try {
@@ -20,14 +24,37 @@ function electronBinary(): string | null {
 
 const binary = electronBinary();
 
+/**
+ * How to start the app: the binary itself, or (as root) a wrapper that execs it as the panel's user (same pid, so
+ * Playwright's handle on it stays right), with a home of that user's for Electron's profile, and the env's dir
+ * opened for search so the user reaches the socket (root:sockpit 0660) below it.
+ */
+function launcher(env: E2eEnv, electronPath: string): { executablePath: string; home?: string } {
+  if (process.getuid?.() !== 0) return { executablePath: electronPath };
+  const user = choosePanelUser({}, fs.readFileSync('/etc/passwd', 'utf8'), fs.readFileSync('/etc/group', 'utf8'));
+  if ('error' in user) throw new Error(`the Electron app can't run as root, and: ${user.error}`);
+  fs.chmodSync(env.dir, 0o711);
+  const home = path.join(env.dir, 'electron-home');
+  fs.mkdirSync(home, { recursive: true, mode: 0o700 });
+  fs.chownSync(home, user.uid, user.gid);
+  const wrapper = path.join(env.dir, 'electron-as-user');
+  fs.writeFileSync(wrapper, `#!/bin/sh\nexec setpriv --reuid=${user.uid} --regid=${user.gid} --clear-groups -- '${electronPath}' "$@"\n`, { mode: 0o755 });
+  return { executablePath: wrapper, home };
+}
+
 test('the Electron app shows the panel over its preload bridge', async ({ env, client }) => {
   test.skip(binary === null, 'Electron binary not installed here: ELECTRON_SKIP_BINARY_DOWNLOAD');
   await ensureHello(client, writeFunction(env, 'hello', HELLO));
   const args = [REPO];
-  // root can't run Chromium's own sandbox; the renderer stays sandboxed (webPreferences.sandbox)
-  if (process.getuid?.() === 0) args.unshift('--no-sandbox');
   if (!process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) args.unshift('--ozone-platform=headless');
-  const app = await electron.launch({ executablePath: binary!, args, env: { ...process.env, SOCKPIT_SOCKET: env.socket } as Record<string, string> });
+  const { executablePath, home } = launcher(env, binary!);
+  const appEnv: NodeJS.ProcessEnv = { ...process.env, SOCKPIT_SOCKET: env.socket };
+  if (home) {
+    // root's runtime and config dirs are not the app user's
+    Object.assign(appEnv, { HOME: home, XDG_CONFIG_HOME: path.join(home, '.config') });
+    delete appEnv.XDG_RUNTIME_DIR;
+  }
+  const app = await electron.launch({ executablePath, args, env: appEnv as Record<string, string> });
   try {
     const win = await app.firstWindow();
     await expect(new PanelPage(win).navButton('Functions')).toBeVisible();

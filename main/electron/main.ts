@@ -1,15 +1,15 @@
 // The Electron main process: one window on the renderer (dist/renderer/index.html), a minimal menu, a single
-// instance, the IPC bridge (ipc.ts) over the service's typed client, and — when sockpitd is not running and we
-// are root — sockpitd itself as a child, stopped again when the app quits. Not root and no daemon: the panel
-// still opens and says it can't reach sockpitd.
+// instance and the IPC bridge (ipc.ts) over the service's typed client. It is only a client of sockpitd's socket
+// and never runs as root (root-check.ts): the daemon runs as a service, or under `sudo sockpit daemon` /
+// `sudo npm start`. When sockpitd does not answer, the panel still opens and says it can't reach it.
 
-import { ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { app, BrowserWindow, dialog, Menu, MenuItemConstructorOptions, shell } from 'electron';
 import { SockpitClient, socketFromEnv } from '../../service/src/client';
 import { broadcast, registerIpc, ServiceClient } from './ipc';
+import { refusalAsRoot } from './root-check';
 import { ServiceLink } from './service-link';
 
 // dist/main/electron/main.js → the app's root (the repository, or resources/app when packaged)
@@ -17,64 +17,15 @@ const ROOT = path.resolve(__dirname, '../../..');
 const RENDERER_DIR = path.join(ROOT, 'dist/renderer');
 const RENDERER_INDEX = path.join(RENDERER_DIR, 'index.html');
 const PRELOAD = path.join(__dirname, 'preload.js');
-const CLI = path.join(ROOT, 'bin/sockpit.js');
 
 const socket = socketFromEnv();
 const client = new SockpitClient(socket);
 let window: BrowserWindow | null = null;
-let daemon: ChildProcess | null = null;
 let link: ServiceLink | null = null;
 let unregister: (() => void) | null = null;
 
 function log(message: string): void {
   console.log(`sockpit: ${message}`);
-}
-
-async function reachable(): Promise<boolean> {
-  try {
-    await client.status();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Starts sockpitd as a child when it does not answer on the socket and we are root. It runs under the system's
- * `node` (SOCKPIT_NODE overrides), not Electron's: its native modules are built for Node's ABI.
- */
-async function ensureDaemon(): Promise<void> {
-  if (await reachable()) return;
-  if (process.getuid?.() !== 0) {
-    log(`sockpitd is not reachable at ${socket} and starting it needs root: the panel opens without it`);
-    return;
-  }
-  const node = process.env.SOCKPIT_NODE ?? 'node';
-  log(`starting sockpitd on ${socket} (${node} ${CLI} daemon)`);
-  const child = spawn(node, [CLI, '--socket', socket, 'daemon'], { stdio: ['ignore', 'inherit', 'inherit'] });
-  daemon = child;
-  child.on('error', (err) => {
-    log(`can't start sockpitd: ${err.message}`);
-    if (daemon === child) daemon = null;
-  });
-  child.on('exit', (code, signal) => {
-    log(`sockpitd exited (${signal ?? code})`);
-    if (daemon === child) daemon = null;
-  });
-  // the window opens either way; this only saves the banner flashing on a normal start
-  for (let i = 0; i < 100 && daemon === child && !(await reachable()); i++) await new Promise((r) => setTimeout(r, 100));
-  link?.retryNow();
-}
-
-/** SIGTERM to the daemon we started, and its exit awaited (SIGKILL after 10 s). */
-async function stopDaemon(): Promise<void> {
-  const child = daemon;
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
 }
 
 function createWindow(): BrowserWindow {
@@ -147,6 +98,12 @@ function buildMenu(): Menu {
 }
 
 function main(): void {
+  const refusal = refusalAsRoot(process.getuid?.());
+  if (refusal) {
+    console.error(refusal);
+    app.exit(1);
+    return;
+  }
   if (!app.requestSingleInstanceLock()) {
     app.quit();
     return;
@@ -169,20 +126,18 @@ function main(): void {
     void (async () => {
       unregister?.();
       await link?.stop();
-      await stopDaemon();
       await client.close().catch(() => {});
       app.quit();
     })();
   });
   app.on('window-all-closed', () => app.quit());
 
-  void app.whenReady().then(async () => {
+  void app.whenReady().then(() => {
     Menu.setApplicationMenu(buildMenu());
     unregister = registerIpc(client as unknown as ServiceClient, { trustedUrlPrefix: pathToFileURL(RENDERER_DIR).href, log });
     link = new ServiceLink(client, { send: broadcast, log });
     link.start();
     window = createWindow();
-    await ensureDaemon();
   });
 }
 

@@ -77,11 +77,6 @@ export class ServiceLink {
     if (!contents.isDestroyed()) contents.send(CHANNELS.connection, this.current);
   }
 
-  /** Retries at once (e.g. after the app started the daemon itself). */
-  retryNow(): void {
-    this.wake?.();
-  }
-
   async stop(): Promise<void> {
     this.stopped = true;
     this.abort?.abort();
