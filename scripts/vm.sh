@@ -46,9 +46,10 @@ image() {
   echo "$dir"
 }
 
-# boot JOB_DIR: boots a fresh guest (the image is never written: snapshot=on) that runs JOB_DIR/command
+# boot JOB_DIR SRC_DIR: boots a fresh guest (the image is never written: snapshot=on) that runs JOB_DIR/command,
+# with SRC_DIR at /src and the repository's node_modules at /src/node_modules
 boot() {
-  local job=$1 dir
+  local job=$1 src=$2 dir
   dir=$(image)
   local node_dir="$cache/host-node"
   mkdir -p "$node_dir"
@@ -56,7 +57,7 @@ boot() {
   if ! cmp -s "$(command -v node)" "$node_dir/node"; then
     ln -f "$(command -v node)" "$node_dir/node" 2>/dev/null || cp "$(command -v node)" "$node_dir/node"
   fi
-  printf 'src /src ro\nnode /opt/host-node ro\n' > "$job/shares"
+  printf 'src /src ro\nmodules /src/node_modules ro\nnode /opt/host-node ro\n' > "$job/shares"
   : > "$job/stream"
   local started=$SECONDS
   timeout --kill-after=10 "$timeout_s" qemu-system-x86_64 \
@@ -65,7 +66,8 @@ boot() {
     -append "root=/dev/vda rw console=ttyS0 quiet loglevel=3 systemd.show_status=0 panic=-1" \
     -drive "file=$dir/root.img,if=virtio,format=raw,snapshot=on" \
     -virtfs "local,path=$job,mount_tag=job,security_model=passthrough,id=job" \
-    -virtfs "local,path=$repo,mount_tag=src,security_model=none,readonly=on,id=src" \
+    -virtfs "local,path=$src,mount_tag=src,security_model=none,readonly=on,id=src" \
+    -virtfs "local,path=$repo/node_modules,mount_tag=modules,security_model=none,readonly=on,id=modules" \
     -virtfs "local,path=$node_dir,mount_tag=node,security_model=none,readonly=on,id=node" \
     -serial "file:$job/console.log" -serial "file:$job/stream" &
   local qemu=$!
@@ -96,7 +98,7 @@ run() {
   job=$(new_job)
   trap 'rm -rf "$job"' RETURN
   printf '%q ' "$@" > "$job/command"
-  boot "$job" || rc=$?
+  boot "$job" "$repo" || rc=$?
   return $rc
 }
 
@@ -109,7 +111,12 @@ suite() {
   trap 'rm -rf "$job"' RETURN
   cp "$deb" "$job/"
   cp "$repo/packaging/vm/test/run-in-guest.sh" "$job/command"
-  boot "$job" || rc=$?
+  # the suites read the repository for many minutes: they get a copy of it as built now, so work on the
+  # repository meanwhile cannot change what they run (node_modules is shared as it is: only npm ci changes it)
+  mkdir "$job/src"
+  tar -C "$repo" --exclude=./node_modules --exclude=./.git --exclude=./dist/deb -cf - . | tar -C "$job/src" -xf -
+  mkdir -p "$job/src/node_modules"
+  boot "$job" "$job/src" || rc=$?
   return $rc
 }
 

@@ -65,7 +65,7 @@ SECCOMP_MODE_FILTER = 2
 SYS_PIDFD_OPEN = 434
 SYS_CAPGET, SYS_CAPSET = 125, 126
 PR_CAPBSET_DROP = 24
-CAP_NET_ADMIN, CAP_NET_RAW = 12, 13
+CAP_KILL, CAP_NET_ADMIN, CAP_NET_RAW = 5, 12, 13
 LINUX_CAPABILITY_VERSION_3 = 0x20080522
 PIDFD_GET_PID_NAMESPACE = 0xFF05
 MAX_FDS = 64
@@ -105,17 +105,19 @@ class CapData(ctypes.Structure):
     _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
 
 
-def drop_network_admin():
-    """Takes CAP_NET_ADMIN and CAP_NET_RAW from this process for good (bounding set, then the sets it holds).
-    Root here owns every Zygote-world network namespace: with CAP_NET_ADMIN, package code could make a veth
-    pair and move its other end into the namespace of any process it can name by pid (RTM_NEWLINK with
-    IFLA_NET_NS_PID needs no handle), joining two sandboxes' networks. Nothing a Zygote does needs either."""
-    for cap in (CAP_NET_ADMIN, CAP_NET_RAW):
+def drop_capabilities():
+    """Takes CAP_NET_ADMIN, CAP_NET_RAW and CAP_KILL from this process for good (bounding set, then the sets it
+    holds). Root here owns every Zygote-world network namespace: with CAP_NET_ADMIN, package code could make a
+    veth pair and move its other end into the namespace of any process it can name by pid (RTM_NEWLINK with
+    IFLA_NET_NS_PID needs no handle), joining two sandboxes' networks. Without CAP_KILL, package code cannot
+    signal an instance (it runs as another uid): on kernels whose Landlock cannot scope signals (ABI < 6) that is
+    what keeps instances out of a Zygote's reach. Nothing a Zygote does needs any of them."""
+    for cap in (CAP_NET_ADMIN, CAP_NET_RAW, CAP_KILL):
         check(libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0), "prctl(PR_CAPBSET_DROP)")
     header = CapHeader(LINUX_CAPABILITY_VERSION_3, 0)
     data = (CapData * 2)()
     check(libc.syscall(SYS_CAPGET, ctypes.byref(header), data), "capget")
-    keep = ~((1 << CAP_NET_ADMIN) | (1 << CAP_NET_RAW)) & 0xFFFFFFFF
+    keep = ~((1 << CAP_NET_ADMIN) | (1 << CAP_NET_RAW) | (1 << CAP_KILL)) & 0xFFFFFFFF
     data[0].effective &= keep
     data[0].permitted &= keep
     data[0].inheritable &= keep
@@ -379,7 +381,7 @@ def main():
     base Zygotes, so no package code ever runs in the process whose death would end every Zygote."""
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps what a Zygote forks (and orphans, as PID 1)
     hold_own_pid_namespace()
-    drop_network_admin()
+    drop_capabilities()
     install_filter(_SERVING_FILTER, _SERVING_FILTER_BUF)
     landlock()
     write_all(CONTROL_FD, frame({"id": "start", "ready": True}))

@@ -11,9 +11,13 @@
 //   sockets belong to a network namespace: network.mode isolated gives every sandbox and every Zygote one of its
 //   own (sandbox.ts prepare, zygotes/manager.ts); host mode gives none, so the host's are reachable: refuse.
 //   Signals: every instance, cold (sandbox.ts start) or forked (zygote.py fork), is PID 1 of a PID namespace of
-//   its own and sees no other process. Zygotes do not: they share the first Zygote's PID namespace, are all root
-//   of one user namespace, and run package code (imports), so without ABI 6 a package imported into one could
-//   signal another function's Zygote and the instances forked below it: the Zygote tier is off.
+//   its own and sees no other process. Zygotes do not: they share the first Zygote's PID namespace and run
+//   package code (imports). They hold no CAP_KILL (zygote.py drop_capabilities), so they cannot signal an
+//   instance (another uid); but they share one uid, so without ABI 6 package code in one Zygote can signal
+//   another Zygote, the first one included (which ends the Zygote world and the instances forked in it). That
+//   is a denial of service the daemon recovers from (it replaces Zygotes that die or stop answering); nothing is
+//   read or written across (ptrace and pidfd_open are refused by seccomp, Landlock ABI 1 domains keep the rest).
+//   The status says so; the Zygote tier stays on.
 // - seccomp (sandbox/seccomp.ts) refuses kernel surface no function needs; nothing else covers it: refuse.
 // - pidfds (native/src/spawn.cc clone3 CLONE_PIDFD, pidfd.cc): the daemon holds every process by one; refuse.
 // - cgroup.kill (5.14) and cgroup.freeze (5.2): the cgroup driver falls back to freeze + SIGKILL of each member
@@ -119,8 +123,10 @@ export function decideProtections(probe: KernelProbe, cfg: KernelPolicyConfig): 
       : {
           name: 'signals',
           state: 'covered',
-          coveredBy: 'a PID namespace per instance',
-          detail: `no ${SCOPE_FEATURE}: every instance is alone in a PID namespace of its own; Zygotes off`,
+          coveredBy: 'a PID namespace per instance, no CAP_KILL in Zygotes',
+          detail:
+            `no ${SCOPE_FEATURE}: every instance is alone in a PID namespace of its own and Zygotes cannot signal it; ` +
+            'left open: package code in one Zygote can signal another Zygote (same uid), a denial of service the daemon recovers from',
         },
   );
   add(
@@ -167,14 +173,6 @@ function zygoteTier(probe: KernelProbe, cfg: KernelPolicyConfig, landlockAbi: nu
   }
   if (landlockAbi < 1) {
     return { run: false, reason: 'no Landlock (kernel 5.13+, enabled at boot): Zygotes may chroot, and only Landlock confines their reads' };
-  }
-  if (landlockAbi < SCOPE_ABI) {
-    return {
-      run: false,
-      reason:
-        `no ${SCOPE_FEATURE} (Landlock ABI ${landlockAbi} in use): Zygotes share a PID namespace as root of one user namespace, ` +
-        "so package code imported into one could signal another function's Zygote and its instances",
-    };
   }
   return { run: true };
 }

@@ -177,6 +177,7 @@ REPORT = {
     "net_admin": bool(data[0].effective & (1 << 12)) or bool(data[0].permitted & (1 << 12)),
     "net_raw": bool(data[0].effective & (1 << 13)),
     "sys_admin": bool(data[0].effective & (1 << 21)),
+    "kill": bool(data[0].effective & (1 << 5)) or bool(data[0].permitted & (1 << 5)),
 }
 `;
 
@@ -428,6 +429,8 @@ function isolatedSuite(config: Record<string, unknown>, zygotes: boolean): void 
       assert.equal(report.pidfd_open, 'EPERM', 'but gets no pidfd to setns into another process\'s namespace');
       assert.equal(report.net_admin, false, 'nor CAP_NET_ADMIN to move a veth end into one by pid');
       assert.equal(report.net_raw, false);
+      // where Landlock cannot scope signals (ABI < 6), this is what keeps every instance (another uid) out of reach
+      assert.equal(report.kill, false, 'nor CAP_KILL to signal a process of another uid (an instance)');
     });
   }
 
