@@ -55,6 +55,8 @@ export interface RawSpawnOptions {
   landlock?: boolean;
   /** with landlock: use at most this Landlock ABI (0: none); default the kernel's (config kernel.assumeLandlockAbi) */
   landlockAbi?: number;
+  /** with 'pid': the child's own (new) PID namespace is installed as the fd after `fds` */
+  ownPidNamespaceFd?: boolean;
   dieWithParent?: boolean;
 }
 

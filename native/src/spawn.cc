@@ -43,7 +43,8 @@ const char kUsage[] =
     "cgroupProcsFds: number[], fds: number[], namespaces: ('pid'|'uts'|'ipc'|'net')[], netns?: number, hostname?: string, "
     "rlimits?: {nofile?, nproc?, core?, fsize?, stack?: number}, dieWithParent?: boolean, "
     "userns?: {uidMap: string, gidMap: string}, seccomp?: Buffer /* struct sock_filter[] */, landlock?: boolean, "
-    "landlockAbi?: number /* at most this ABI; default: the kernel's */})";
+    "landlockAbi?: number /* at most this ABI; default: the kernel's */, "
+    "ownPidNamespaceFd?: boolean /* the child's own PID namespace, installed as the fd after fds */})";
 
 // The uapi struct clone_args, spelled out: <linux/sched.h> clashes with glibc's <sched.h> over the CLONE_* macros.
 struct CloneArgs {
@@ -66,6 +67,7 @@ enum Step : int32_t {
   kCgroupJoin,
   kSetnsNet,
   kSethostname,
+  kOpenPidNs,
   kChdirRoot,
   kChroot,
   kChdirCwd,
@@ -90,6 +92,7 @@ const char* StepSyscall(int32_t step) {
     case kCgroupJoin: return "cgroup.procs";
     case kSetnsNet: return "setns";
     case kSethostname: return "sethostname";
+    case kOpenPidNs: return "open";
     case kChdirRoot: return "chdir";
     case kChroot: return "chroot";
     case kChdirCwd: return "chdir";
@@ -139,6 +142,8 @@ struct Plan {
   // a network namespace to join (an fd of a pooled one), or -1
   int netnsFd = -1;
   std::vector<int> fds;
+  // the slot in fds the child fills with its own PID namespace (opened before chroot, while /proc is there); -1: none
+  int ownPidNsSlot = -1;
   std::vector<int> temp;
   int tempBase = 0;
   uint64_t cloneFlags = CLONE_PIDFD;
@@ -182,6 +187,11 @@ struct Plan {
   if (p.netnsFd >= 0 && setns(p.netnsFd, CLONE_NEWNET) < 0) ChildFail(errfd, kSetnsNet, 0);
 
   if (p.setHostname && sethostname(p.hostname.data(), p.hostname.size()) < 0) ChildFail(errfd, kSethostname, 0);
+
+  // A handle on the namespace it is PID 1 of, for a process that forks into new ones and must come back
+  // (the first Zygote): /proc/self here is the host's view of this very process. Writing the slot allocates nothing.
+  if (p.ownPidNsSlot >= 0 && (p.fds[p.ownPidNsSlot] = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC)) < 0)
+    ChildFail(errfd, kOpenPidNs, 0);
 
   if (chdir(p.root.c_str()) < 0) ChildFail(errfd, kChdirRoot, 0);
   if (chroot(".") < 0) ChildFail(errfd, kChroot, 0);
@@ -279,6 +289,13 @@ void ReadPlan(Napi::Env env, Napi::Object o, Plan& p) {
     else if (ns == "ipc") p.cloneFlags |= CLONE_NEWIPC;
     else if (ns == "net") p.cloneFlags |= CLONE_NEWNET;
     else ThrowUsage(env, kUsage, "namespaces may only hold 'pid', 'uts', 'ipc' and 'net', got '" + ns + "'");
+  }
+  if (OptBool(env, kUsage, o, "ownPidNamespaceFd")) {
+    // without a new one, the handle would be on the daemon's own PID namespace
+    if (!(p.cloneFlags & CLONE_NEWPID)) ThrowUsage(env, kUsage, "ownPidNamespaceFd needs the 'pid' namespace");
+    p.ownPidNsSlot = static_cast<int>(p.fds.size());
+    p.fds.push_back(-1);
+    p.temp.push_back(-1);
   }
   Napi::Value netns = o.Get("netns");
   if (!netns.IsUndefined()) {

@@ -19,7 +19,7 @@ serves fork requests (this file).
 
 The fork (DESIGN.md, "Fork protocol") is one fork. For an instance the Zygote first unshares its PID namespace
 for children, so the instance is born PID 1 of a namespace of its own, and right after the fork joins its own
-namespace again through PID_NS_FD, a handle on it the first Zygote opened and every Zygote inherits (setns
+namespace again through PID_NS_FD, a handle on it the first Zygote was started with and every Zygote inherits (setns
 on the active namespace: allowed because every Zygote lives in a PID namespace owned by its user namespace,
 whose PID 1 is a Zygote that sockpitd never asks for anything but base Zygotes). The new process joins its cgroups through the passed fds, unshares UTS and IPC, chroots
 into the passed root, drops to the unprivileged uid with no_new_privs (an instance), closes every fd it must
@@ -54,7 +54,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # /sockpit in a 
 import instance  # noqa: E402  imported once here, so no forked instance pays for it
 
 CONTROL_FD = 3
-PID_NS_FD = 4  # every Zygote's handle on the PID namespace they all live in (main() opens it, forks inherit it)
+PID_NS_FD = 4  # every Zygote's handle on the PID namespace they all live in (sockpitd's spawn installs it, forks inherit it)
 CLONE_NEWUTS = 0x04000000
 CLONE_NEWIPC = 0x08000000
 CLONE_NEWPID = 0x20000000
@@ -62,12 +62,11 @@ CLONE_NEWNET = 0x40000000
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_SECCOMP = 22
 SECCOMP_MODE_FILTER = 2
-SYS_PIDFD_OPEN = 434
 SYS_CAPGET, SYS_CAPSET = 125, 126
 PR_CAPBSET_DROP = 24
 CAP_KILL, CAP_NET_ADMIN, CAP_NET_RAW = 5, 12, 13
 LINUX_CAPABILITY_VERSION_3 = 0x20080522
-PIDFD_GET_PID_NAMESPACE = 0xFF05
+NS_GET_NSTYPE = 0xB703
 MAX_FDS = 64
 MAX_REQUEST = 1 << 20
 
@@ -124,17 +123,14 @@ def drop_capabilities():
     check(libc.syscall(SYS_CAPSET, ctypes.byref(header), data), "capset")
 
 
-def hold_own_pid_namespace():
-    """Opens the Zygotes' PID namespace at PID_NS_FD: what every Zygote returns to after forking an instance
-    into a new one. Opened once, here, so pidfd_open can be refused from then on (install_filter)."""
-    pidfd = libc.syscall(SYS_PIDFD_OPEN, os.getpid(), 0)
-    check(pidfd, "pidfd_open")
-    ns = libc.ioctl(pidfd, PIDFD_GET_PID_NAMESPACE, 0)
-    check(ns, "ioctl(PIDFD_GET_PID_NAMESPACE)")
-    os.close(pidfd)
-    if ns != PID_NS_FD:
-        os.dup2(ns, PID_NS_FD)
-        os.close(ns)
+def check_own_pid_namespace():
+    """PID_NS_FD is the Zygotes' PID namespace, which every Zygote returns to after forking an instance into a
+    new one: sockpitd's spawn opened it in this process before the chroot (sandbox.ts startZygote), so no pidfd
+    is needed for it on any kernel, and pidfd_open is refused from the start (install_filter)."""
+    kind = libc.ioctl(PID_NS_FD, NS_GET_NSTYPE, 0)
+    check(kind, "ioctl(NS_GET_NSTYPE) of PID_NS_FD")
+    if kind != CLONE_NEWPID:
+        raise OSError(errno.EINVAL, f"fd {PID_NS_FD} is not a PID namespace")
 
 
 def check(result, what):
@@ -380,7 +376,7 @@ def main():
     """The first Zygote: sockpitd's own, PID 1 of the Zygotes' namespace. It imports nothing and forks only
     base Zygotes, so no package code ever runs in the process whose death would end every Zygote."""
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps what a Zygote forks (and orphans, as PID 1)
-    hold_own_pid_namespace()
+    check_own_pid_namespace()
     drop_capabilities()
     install_filter(_SERVING_FILTER, _SERVING_FILTER_BUF)
     landlock()

@@ -253,7 +253,9 @@ export class SandboxFactory {
     if (this.opts.landlockAbi !== undefined) env.SOCKPIT_LANDLOCK_MAX_ABI = String(this.opts.landlockAbi);
     const { uid, gid, zygoteUid = 400_000, zygoteGid = 400_000 } = this.opts;
     const userns = { uidMap: `0 ${zygoteUid} 1\n${uid} ${uid} 1\n`, gidMap: `0 ${zygoteGid} 1\n${gid} ${gid} 1\n` };
-    return this.spawnRuntime(sandbox, 'zygote.py', { uid: 0, gid: 0, pidNamespace: true, env, userns, seccomp: this.filters?.zygote });
+    // fd 4: a handle on the Zygotes' PID namespace, which every Zygote returns to after forking an instance into
+    // a new one (zygote.py PID_NS_FD); opened by the child itself, so no pidfd is needed for it on any kernel
+    return this.spawnRuntime(sandbox, 'zygote.py', { uid: 0, gid: 0, pidNamespace: true, ownPidNamespaceFd: true, env, userns, seccomp: this.filters?.zygote });
   }
 
   private spawnRuntime(
@@ -263,6 +265,7 @@ export class SandboxFactory {
       uid: number;
       gid: number;
       pidNamespace: boolean;
+      ownPidNamespaceFd?: boolean;
       env: Record<string, string>;
       userns?: { uidMap: string; gidMap: string };
       seccomp?: Buffer;
@@ -285,6 +288,7 @@ export class SandboxFactory {
         cgroupProcsFds: this.joinFdsOf(sandbox.cgroup),
         fds: [this.devNull, outputWrite, outputWrite, channelChild],
         namespaces: [...(how.pidNamespace ? ['pid' as const] : []), 'uts', 'ipc', ...(sandbox.ownNetns ? ['net' as const] : [])],
+        ownPidNamespaceFd: how.ownPidNamespaceFd,
         netns: sandbox.netns?.fd,
         hostname: 'sockpit',
         rlimits: { core: 0, nofile: 1024 },
