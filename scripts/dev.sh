@@ -2,7 +2,8 @@
 # The two commands of the README, on a fresh Debian/Ubuntu machine with Node.js 20 (run as root):
 #   scripts/dev.sh start   installs what is missing, builds, starts sockpitd (as root) + the panel with sample
 #                          functions (as the user who ran sudo, else nobody: never root; see scripts/start.js)
-#   scripts/dev.sh test    installs what is missing, then runs every test (unit, integration, renderer, e2e)
+#   scripts/dev.sh test    installs what is missing, then runs every test (unit, integration, renderer, e2e, and
+#                          the Debian 12 guest: scripts/vm.sh installs QEMU and mmdebstrap itself)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

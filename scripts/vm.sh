@@ -8,11 +8,11 @@
 #   scripts/vm.sh test             builds the .deb, installs it in a fresh guest as a user would (apt, systemd) and
 #                                  runs the v2 suite (packaging/vm/test) against the installed service
 # Environment: SOCKPIT_VM_CACHE (default /var/cache/sockpit-vm), SOCKPIT_VM_TIMEOUT (seconds a guest may run,
-# default 3600), SOCKPIT_VM_MEMORY (MiB, default 3072).
+# default 2400: the test job takes 10-20 minutes), SOCKPIT_VM_MEMORY (MiB, default 3072).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cache=${SOCKPIT_VM_CACHE:-/var/cache/sockpit-vm}
-timeout_s=${SOCKPIT_VM_TIMEOUT:-3600}
+timeout_s=${SOCKPIT_VM_TIMEOUT:-2400}
 memory=${SOCKPIT_VM_MEMORY:-3072}
 
 need() {
@@ -21,6 +21,7 @@ need() {
   if [ -n "$missing" ]; then
     [ "$(id -u)" -eq 0 ] || { echo "vm.sh: needs root to install$missing" >&2; exit 1; }
     echo "vm.sh: installing$missing" >&2
+    apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
   fi
 }

@@ -209,5 +209,7 @@ describe('sockpitd.service on pure cgroup v2 under systemd', { concurrency: fals
     assert.deepEqual(leftovers.filter((l) => !l.includes('v2.test')), []);
     systemctl('start', UNIT);
     assert.equal(unitProperty('ActiveState'), 'active', 'and it starts again');
+    client = new SockpitClient(SOCKET);
+    assert.equal((await client.status()).pid, Number(unitProperty('MainPID')));
   });
 });

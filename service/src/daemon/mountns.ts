@@ -5,6 +5,7 @@
 
 import * as native from '../../../native';
 import { which } from '../paths';
+import { delegatedScopePrefix } from './scope';
 
 const MARK = 'SOCKPIT_PRIVATE_MOUNTNS';
 
@@ -12,15 +13,19 @@ export function inPrivateMountNamespace(): boolean {
   return process.env[MARK] === '1';
 }
 
-/** Replaces this process by the same command under `unshare --mount --propagation private`. Never returns. */
+/**
+ * Replaces this process by the same command under `unshare --mount --propagation private`, first moved into a
+ * delegated scope where a pure cgroup v2 host needs one (scope.ts). Never returns.
+ */
 export function execInPrivateMountNamespace(): never {
   const unshare = which('unshare', ['/usr/bin', '/bin']);
   if (unshare === null) {
     console.error("sockpit: can't find unshare(1) on PATH (it comes with util-linux)");
     process.exit(1);
   }
-  const argv = ['unshare', '--mount', '--propagation', 'private', '--', process.execPath, ...process.execArgv, ...process.argv.slice(1)];
-  return native.execve(unshare, argv, { ...process.env, [MARK]: '1' });
+  const scope = delegatedScopePrefix();
+  const argv = [...scope.prefix, unshare, '--mount', '--propagation', 'private', '--', process.execPath, ...process.execArgv, ...process.argv.slice(1)];
+  return native.execve(argv[0], argv, { ...scope.env, [MARK]: '1' });
 }
 
 /** True when / in this mount namespace propagates nothing to or from the host (mountinfo has no shared: tag). */

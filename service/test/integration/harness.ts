@@ -9,21 +9,11 @@ import { SockpitClient } from '../../src/client';
 import { cgroupsOf, processesOf } from '../../src/bench/leaks';
 import { parseNsPids } from '../../src/sandbox/process';
 import { envOwnedBy } from '../../src/daemon/parent';
-import { readLayout } from '../../src/cgroups';
 
 const REPO = path.resolve(__dirname, '../../..');
 const CLI = path.join(REPO, 'bin/sockpit.js');
 /** How much slower than the development host this machine runs (scripts/vm.sh's guest: 8); waits scale with it. */
 export const TIME_SCALE = Number(process.env.SOCKPIT_TEST_TIME_SCALE ?? 1);
-
-/**
- * On a pure cgroup v2 host under systemd a daemon needs a delegated cgroup of its own (the no-internal-processes
- * rule): it gets a transient scope with Delegate=yes. systemd-run --scope execs the command, so the pid stays ours.
- */
-function delegatedScope(): string[] {
-  if (!fs.existsSync('/run/systemd/system') || readLayout().mode !== 'v2') return [];
-  return ['systemd-run', '--scope', '--quiet', '--collect', '-p', 'Delegate=yes', '--'];
-}
 
 export interface TestDaemon {
   dir: string;
@@ -65,8 +55,8 @@ export async function startDaemon(config: Record<string, unknown> = {}, opts: St
 
   const launch = async () => {
     const argv = [process.execPath, CLI, 'daemon', '--socket', socket, '--state-dir', stateDir, '--config', configFile];
-    const inNetns = opts.hostNetns === undefined ? argv : ['unshare', '--net', '--', 'sh', '-ec', `${opts.hostNetns}\nexec "$@"`, 'sh', ...argv];
-    const command = [...delegatedScope(), ...inNetns];
+    // (on a pure cgroup v2 host the daemon moves itself into a delegated scope: daemon/scope.ts)
+    const command = opts.hostNetns === undefined ? argv : ['unshare', '--net', '--', 'sh', '-ec', `${opts.hostNetns}\nexec "$@"`, 'sh', ...argv];
     proc = spawn(command[0], command.slice(1), {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: envOwnedBy(process.pid), // a test run killed mid-way leaves no daemon behind
@@ -89,12 +79,22 @@ export async function startDaemon(config: Record<string, unknown> = {}, opts: St
     }
   };
 
+  // a daemon that refuses to start (a test of that), or does not answer in time, leaves nothing behind
+  const firstPid = await launch().catch(async (err) => {
+    if (proc.exitCode === null && proc.signalCode === null) {
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      await exited;
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw err;
+  });
   const daemon: TestDaemon = {
     dir,
     socket,
     stateDir,
     client: new SockpitClient(socket),
-    pid: await launch(),
+    pid: firstPid,
     get startedPid() {
       return proc.pid!;
     },
