@@ -8,10 +8,22 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { buildWheelhouse } from '../fixtures/wheels';
 import { ApiError } from '../../src/client';
 import { eventually, pidInZygoteNamespace, processesOf, startDaemon, TestDaemon, noStrayProcesses } from './harness';
+
+/** a listener on the host's abstract namespace: says "ready", then answers every connection with "host secret" */
+const ABSTRACT_LISTENER = `import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind("\\0" + sys.argv[1])
+s.listen()
+print("ready", flush=True)
+while True:
+    c, _ = s.accept()
+    c.sendall(b"host secret")
+    c.close()
+`;
 
 const CLI = path.resolve(__dirname, '../../../bin/sockpit.js');
 
@@ -301,10 +313,17 @@ function adversarialSuite(zygotes: boolean): void {
 
   test("abstract unix sockets of other sandboxes and of the host are out of reach; AF_VSOCK and personas refused", async () => {
     const name = `sockpit-test-${crypto.randomBytes(6).toString('hex')}`;
-    // a root listener on the host's abstract namespace
-    const host = net.createServer((c) => c.end('host secret'));
-    await new Promise<void>((r) => host.listen(`\0${name}-host`, r));
+    // a root listener on the host's abstract namespace, bound by Python as the dialer names it (Node pads
+    // abstract names to the whole sun_path, which no short name reaches: a refusal would then prove nothing)
+    const host = spawn('python3', ['-c', ABSTRACT_LISTENER, `${name}-host`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve, reject) => {
+      host.stdout!.once('data', () => resolve());
+      host.once('exit', (code) => reject(new Error(`the host's abstract listener exited with ${code}`)));
+    });
     try {
+      // the control: from the host the name answers, so a refusal below is the sandbox's
+      const fromHost = spawnSync('python3', ['-c', 'import socket, sys\ns = socket.socket(socket.AF_UNIX)\ns.connect("\\0" + sys.argv[1])\nprint(s.recv(64).decode())', `${name}-host`], { encoding: 'utf8' });
+      assert.equal(fromHost.stdout.trim(), 'host secret', fromHost.stderr);
       await d.deploy('abstract-listener', {
         'f.py': 'import socket\nS = None\ndef f(e):\n    global S\n    if S is None:\n        S = socket.socket(socket.AF_UNIX)\n        S.bind("\\0" + e)\n        S.listen()\n    return "listening"\n',
       });
@@ -329,7 +348,9 @@ function adversarialSuite(zygotes: boolean): void {
       assert.equal(out.persona_read_implies_exec, 'refused: EPERM');
       assert.equal(out.persona_query, 'done');
     } finally {
-      await new Promise((r) => host.close(r));
+      const exited = new Promise((r) => host.once('exit', r));
+      host.kill('SIGKILL');
+      await exited;
     }
   });
 
