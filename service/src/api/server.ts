@@ -19,7 +19,7 @@ import type { Upload } from '../functions/deploy';
 import { Caller, mayManage } from '../functions/ownership';
 import type { NetnsPoolStats } from '../network/netns-pool';
 import type { DriverInfo } from '../cgroups';
-import type { KernelProbe, Protection } from '../daemon/protections';
+import type { KernelProbe, Protection } from '../kernel/protections';
 import { admitConnections, AdmissionLimits, DEFAULT_ADMISSION, Quota } from './admission';
 
 export interface StatusBody {

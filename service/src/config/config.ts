@@ -85,7 +85,7 @@ export interface Config {
     /** CIDRs (or addresses) a function may reach though the deny list covers them, e.g. a private API */
     allow: string[];
   };
-  /** what the daemon uses of the kernel (daemon/protections.ts) */
+  /** what the daemon uses of the kernel (kernel/protections.ts) */
   kernel: {
     /**
      * Use this Landlock ABI instead of the kernel's; it may only be lower (a higher one refuses to start). A test

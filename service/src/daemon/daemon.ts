@@ -31,8 +31,8 @@ import { connectionCeiling, openFileLimit } from '../api/admission';
 import { RUNTIME_DIR, VERSION } from '../paths';
 import { inPrivateMountNamespace, rootMountIsPrivate } from './mountns';
 import { DaemonLock } from './lock';
-import { probeKernel } from './kernel-probe';
-import { decideProtections, KernelPolicy, KernelProbe } from './protections';
+import { probeKernel } from '../kernel/probe';
+import { decideProtections, KernelPolicy, KernelProbe } from '../kernel/protections';
 
 export { VERSION };
 

@@ -48,7 +48,7 @@ export interface SandboxFactoryOptions {
   network?: { mode: 'isolated' | 'host'; ready: number; max: number; egress?: { allow: string[] } | null };
   /** how big each sandbox's own /tmp + /host tmpfs is, from its memory limit */
   scratch?: ScratchPolicy;
-  /** the highest Landlock ABI sandboxes use (cold and Zygote-forked); default the kernel's (daemon/protections.ts) */
+  /** the highest Landlock ABI sandboxes use (cold and Zygote-forked); default the kernel's (kernel/protections.ts) */
   landlockAbi?: number;
 }
 

@@ -1,5 +1,5 @@
 // Which protections the daemon has on this kernel, and what it does about the ones it lacks (issue 17). Pure: the
-// probe (kernel-probe.ts) reads the kernel, this decides, daemon.ts acts. Invariant of the result: when
+// probe (probe.ts) reads the kernel, this decides, daemon.ts acts. Invariant of the result: when
 // `refuse` is null, no protection is 'missing': each is either given by the kernel ('active') or by another
 // mechanism the daemon uses anyway ('covered'); where neither holds for the Zygote tier only, the tier is off.
 //

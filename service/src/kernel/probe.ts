@@ -1,4 +1,4 @@
-// What this kernel offers, read once at start-up (I/O only; daemon/protections.ts decides what it means).
+// What this kernel offers, read once at start-up (I/O only; kernel/protections.ts decides what it means).
 import fs from 'node:fs';
 import os from 'node:os';
 import * as native from '../../../native';
