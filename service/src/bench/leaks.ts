@@ -29,14 +29,18 @@ export function cgroupsOf(stateDir: string): string[] {
   return found;
 }
 
-/** Pids of processes whose cgroup path names the daemon's tag. */
+/**
+ * Pids of processes in the daemon's sandboxes: their cgroup path names the daemon's tag. Not the daemon itself nor
+ * its helpers: on pure cgroup v2 they sit in the tag's `daemon` leaf (the no-internal-processes rule).
+ */
 export function processesOf(stateDir: string): number[] {
   const tag = cgroupTag(stateDir);
+  const inSandbox = new RegExp(`/${tag}/(?!daemon$)`, 'm');
   const pids: number[] = [];
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (fs.readFileSync(`/proc/${entry}/cgroup`, 'utf8').includes(`/${tag}/`)) pids.push(Number(entry));
+      if (inSandbox.test(fs.readFileSync(`/proc/${entry}/cgroup`, 'utf8'))) pids.push(Number(entry));
     } catch {
       // the process exited while we looked
     }
