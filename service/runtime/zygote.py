@@ -44,11 +44,18 @@ import errno
 import gc
 import json
 import os
+import resource
 import signal
 import socket
 import sys
 import time
 import traceback
+
+# The signal dispositions of a freshly started interpreter (SIGINT caught, SIGPIPE and SIGXFSZ ignored, the rest
+# default), recorded before anything here changes one: the first Zygote runs this right after the addon's execve,
+# which reset every disposition, so these are exactly what a cold instance's interpreter has. Every instance a
+# Zygote forks gets them back (enter_as_instance), whatever the packages its Zygote imported installed.
+_FRESH_SIGNALS = {sig: signal.getsignal(sig) for sig in signal.valid_signals() if sig not in (signal.SIGKILL, signal.SIGSTOP)}
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # /sockpit in a sandbox
 import instance  # noqa: E402  imported once here, so no forked instance pays for it
@@ -83,6 +90,10 @@ _INSTANCE_FILTER_BUF = ctypes.create_string_buffer(_INSTANCE_FILTER, len(_INSTAN
 # and the one the first Zygote stacks on itself (and so on every Zygote) before any package code runs
 _SERVING_FILTER = base64.b64decode(os.environ.get("SOCKPIT_ZYGOTE_SECCOMP", ""))
 _SERVING_FILTER_BUF = ctypes.create_string_buffer(_SERVING_FILTER, len(_SERVING_FILTER))
+# the umask and rlimits of every instance (service/src/sandbox/entry.ts), the ones the addon gives a cold instance
+_INSTANCE_ENTRY = json.loads(os.environ.get("SOCKPIT_INSTANCE_ENTRY", "") or '{"umask": 18, "rlimits": {}}')
+RLIMITS = {"core": resource.RLIMIT_CORE, "nofile": resource.RLIMIT_NOFILE, "nproc": resource.RLIMIT_NPROC,
+           "fsize": resource.RLIMIT_FSIZE, "stack": resource.RLIMIT_STACK}
 
 
 def install_filter(code, buf):
@@ -121,6 +132,38 @@ def drop_capabilities():
     data[0].permitted &= keep
     data[0].inheritable &= keep
     check(libc.syscall(SYS_CAPSET, ctypes.byref(header), data), "capset")
+
+
+def enter_as_instance(uid, gid):
+    """The end of docs/sandbox-entry.md for a forked instance or spare, in the checklist's order (the addon's
+    RunChild does the same for a cold one): a fork inherits whatever its Zygote's package code changed, so each
+    item is set here, never inherited. Runs after chroot, Landlock and the fds; as root of the Zygotes' user
+    namespace until the uid change."""
+    os.umask(int(_INSTANCE_ENTRY["umask"]))
+    for name, value in _INSTANCE_ENTRY["rlimits"].items():
+        resource.setrlimit(RLIMITS[name], (int(value), int(value)))  # a hard limit package code lowered: EPERM, named
+    clear_bounding_set()
+    os.setgroups([])
+    os.setresgid(gid, gid, gid)
+    os.setresuid(uid, uid, uid)
+    check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)")
+    # No PR_SET_PDEATHSIG, on purpose: the parent here is a Zygote, which sockpitd may retire before this instance
+    # ends. A forked instance dies with sockpitd all the same: the first Zygote has PDEATHSIG, and it is PID 1 of the
+    # PID namespace every Zygote and every instance below them lives in, so its death kills them all.
+    for sig, handler in _FRESH_SIGNALS.items():
+        signal.signal(sig, signal.SIG_DFL if handler is None else handler)
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    install_for_instancefilter()
+
+
+def clear_bounding_set():
+    """Empties the capability bounding set (needs CAP_SETPCAP: before the uid change). The kernel answers EINVAL
+    past its last capability, which ends the loop."""
+    cap = 0
+    while libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0:
+        cap += 1
+    if ctypes.get_errno() != errno.EINVAL or cap == 0:
+        check(-1, f"prctl(PR_CAPBSET_DROP, {cap})")
 
 
 def check_own_pid_namespace():
@@ -183,8 +226,6 @@ class Request:
 def child(req):
     """The new process: joins its cgroups, unshares UTS and IPC, chroots, drops privileges (an instance or a
     spare), says it is ready, then serves: as an instance, a Zygote, or a spare waiting for its instance."""
-    if req.kind != "zygote":
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # a function waits for its own children
     report = os.dup(CONTROL_FD)  # the Zygote's socket, kept above the fds set up below until ready is said
     try:
         for fd in req.cgroups:
@@ -197,7 +238,7 @@ def child(req):
         check(libc.sethostname(hostname, len(hostname)), "sethostname")
         os.fchdir(req.root)
         os.chroot(".")
-        os.chdir("/")
+        os.chdir("/" if req.kind == "zygote" else "/tmp")
         # a Landlock domain of its own, nested in its Zygote's: reads beneath its own root, and abstract unix
         # sockets and signals scoped to it, so no other sandbox (nor any Zygote) is reachable that way
         try:
@@ -225,13 +266,8 @@ def child(req):
             import_all(req.header.get("imports", []))
             ready["import_ms"] = (time.perf_counter() - started) * 1000
         else:
-            gid, uid = int(req.header["gid"]), int(req.header["uid"])
-            os.setgroups([])
-            os.setresgid(gid, gid, gid)
-            os.setresuid(uid, uid, uid)
-            check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)")
-            install_for_instancefilter()
-            os.chdir("/tmp")
+            # SIGCHLD back to default with the rest (a Zygote ignores it): a function waits for its own children
+            enter_as_instance(int(req.header["uid"]), int(req.header["gid"]))
             if req.kind == "spare":
                 instance.warm_up()
         write_all(report, frame(ready))

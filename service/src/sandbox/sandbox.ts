@@ -16,6 +16,7 @@ import { InstanceReply, parseErrorBody } from './framing';
 import { Instance } from './instance';
 import { killPending, ProcessHandle } from './process';
 import { buildFilter, filtersSupported } from './seccomp';
+import { INSTANCE_ENTRY, instanceEntryEnvironment } from './entry';
 import { mountCode, mountSandboxRoot, resizeScratch, SandboxDirs, unmountSandboxRoot } from './rootfs';
 import { DEFAULT_SCRATCH, sameScratchSize, scratchMountData, scratchSize, ScratchPolicy, ScratchSize } from './scratch';
 
@@ -228,6 +229,8 @@ export class SandboxFactory {
       // the scope zygote.py gives the instances it forks: the same on the cold path
       landlock: true,
       landlockAbi: this.opts.landlockAbi,
+      // the same bounding set a forked instance gets (zygote.py child()): an empty one
+      clearBoundingSet: true,
     });
     return this.instance(started.process, started.channelFd, started.outputFd);
   }
@@ -251,6 +254,8 @@ export class SandboxFactory {
     if (this.filters) env.SOCKPIT_ZYGOTE_SECCOMP = this.filters.zygoteServing.toString('base64');
     // the same Landlock ABI cold instances get, when the daemon uses less than the kernel's
     if (this.opts.landlockAbi !== undefined) env.SOCKPIT_LANDLOCK_MAX_ABI = String(this.opts.landlockAbi);
+    // the umask and rlimits every Zygote gives the instances it forks: the ones cold instances get (entry.ts)
+    env.SOCKPIT_INSTANCE_ENTRY = instanceEntryEnvironment();
     const { uid, gid, zygoteUid = 400_000, zygoteGid = 400_000 } = this.opts;
     const userns = { uidMap: `0 ${zygoteUid} 1\n${uid} ${uid} 1\n`, gidMap: `0 ${zygoteGid} 1\n${gid} ${gid} 1\n` };
     // fd 4: a handle on the Zygotes' PID namespace, which every Zygote returns to after forking an instance into
@@ -271,6 +276,7 @@ export class SandboxFactory {
       seccomp?: Buffer;
       landlock?: boolean;
       landlockAbi?: number;
+      clearBoundingSet?: boolean;
     },
   ): RuntimeProcess {
     const [channelParent, channelChild] = native.socketpair();
@@ -291,7 +297,9 @@ export class SandboxFactory {
         ownPidNamespaceFd: how.ownPidNamespaceFd,
         netns: sandbox.netns?.fd,
         hostname: 'sockpit',
-        rlimits: { core: 0, nofile: 1024 },
+        umask: INSTANCE_ENTRY.umask,
+        rlimits: INSTANCE_ENTRY.rlimits,
+        clearBoundingSet: how.clearBoundingSet,
         dieWithParent: true,
         userns: how.userns,
         seccomp: how.seccomp,
