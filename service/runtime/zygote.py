@@ -51,11 +51,16 @@ import sys
 import time
 import traceback
 
-# The signal dispositions of a freshly started interpreter (SIGINT caught, SIGPIPE and SIGXFSZ ignored, the rest
-# default), recorded before anything here changes one: the first Zygote runs this right after the addon's execve,
-# which reset every disposition, so these are exactly what a cold instance's interpreter has. Every instance a
-# Zygote forks gets them back (enter_as_instance), whatever the packages its Zygote imported installed.
+# What the addon's spawn gave the first Zygote, recorded before anything here changes it: the first Zygote runs
+# this right after its execve, and sockpitd spawns it with the umask and rlimits it gives a cold instance
+# (service/src/sandbox/entry.ts), from a spawn that reset every signal disposition. So these are exactly what a
+# cold instance's interpreter starts with: its signal dispositions (SIGINT caught, SIGPIPE and SIGXFSZ ignored, the
+# rest default), its umask and every rlimit. Every instance a Zygote forks gets them back (enter_as_instance),
+# whatever the packages its Zygote imported changed. Forks inherit these values; only the first Zygote records them.
 _FRESH_SIGNALS = {sig: signal.getsignal(sig) for sig in signal.valid_signals() if sig not in (signal.SIGKILL, signal.SIGSTOP)}
+_FRESH_UMASK = os.umask(0o077)
+os.umask(_FRESH_UMASK)
+_FRESH_RLIMITS = {limit: resource.getrlimit(limit) for limit in {getattr(resource, n) for n in dir(resource) if n.startswith("RLIMIT_")}}
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # /sockpit in a sandbox
 import instance  # noqa: E402  imported once here, so no forked instance pays for it
@@ -90,10 +95,6 @@ _INSTANCE_FILTER_BUF = ctypes.create_string_buffer(_INSTANCE_FILTER, len(_INSTAN
 # and the one the first Zygote stacks on itself (and so on every Zygote) before any package code runs
 _SERVING_FILTER = base64.b64decode(os.environ.get("SOCKPIT_ZYGOTE_SECCOMP", ""))
 _SERVING_FILTER_BUF = ctypes.create_string_buffer(_SERVING_FILTER, len(_SERVING_FILTER))
-# the umask and rlimits of every instance (service/src/sandbox/entry.ts), the ones the addon gives a cold instance
-_INSTANCE_ENTRY = json.loads(os.environ.get("SOCKPIT_INSTANCE_ENTRY", "") or '{"umask": 18, "rlimits": {}}')
-RLIMITS = {"core": resource.RLIMIT_CORE, "nofile": resource.RLIMIT_NOFILE, "nproc": resource.RLIMIT_NPROC,
-           "fsize": resource.RLIMIT_FSIZE, "stack": resource.RLIMIT_STACK}
 
 
 def install_filter(code, buf):
@@ -139,9 +140,9 @@ def enter_as_instance(uid, gid):
     RunChild does the same for a cold one): a fork inherits whatever its Zygote's package code changed, so each
     item is set here, never inherited. Runs after chroot, Landlock and the fds; as root of the Zygotes' user
     namespace until the uid change."""
-    os.umask(int(_INSTANCE_ENTRY["umask"]))
-    for name, value in _INSTANCE_ENTRY["rlimits"].items():
-        resource.setrlimit(RLIMITS[name], (int(value), int(value)))  # a hard limit package code lowered: EPERM, named
+    os.umask(_FRESH_UMASK)
+    for limit, values in _FRESH_RLIMITS.items():
+        resource.setrlimit(limit, values)  # a hard limit package code lowered cannot be raised again: an error, named
     clear_bounding_set()
     os.setgroups([])
     os.setresgid(gid, gid, gid)

@@ -16,7 +16,7 @@ import { InstanceReply, parseErrorBody } from './framing';
 import { Instance } from './instance';
 import { killPending, ProcessHandle } from './process';
 import { buildFilter, filtersSupported } from './seccomp';
-import { INSTANCE_ENTRY, instanceEntryEnvironment } from './entry';
+import { INSTANCE_ENTRY } from './entry';
 import { mountCode, mountSandboxRoot, resizeScratch, SandboxDirs, unmountSandboxRoot } from './rootfs';
 import { DEFAULT_SCRATCH, sameScratchSize, scratchMountData, scratchSize, ScratchPolicy, ScratchSize } from './scratch';
 
@@ -254,8 +254,6 @@ export class SandboxFactory {
     if (this.filters) env.SOCKPIT_ZYGOTE_SECCOMP = this.filters.zygoteServing.toString('base64');
     // the same Landlock ABI cold instances get, when the daemon uses less than the kernel's
     if (this.opts.landlockAbi !== undefined) env.SOCKPIT_LANDLOCK_MAX_ABI = String(this.opts.landlockAbi);
-    // the umask and rlimits every Zygote gives the instances it forks: the ones cold instances get (entry.ts)
-    env.SOCKPIT_INSTANCE_ENTRY = instanceEntryEnvironment();
     const { uid, gid, zygoteUid = 400_000, zygoteGid = 400_000 } = this.opts;
     const userns = { uidMap: `0 ${zygoteUid} 1\n${uid} ${uid} 1\n`, gidMap: `0 ${zygoteGid} 1\n${gid} ${gid} 1\n` };
     // fd 4: a handle on the Zygotes' PID namespace, which every Zygote returns to after forking an instance into
@@ -297,6 +295,7 @@ export class SandboxFactory {
         ownPidNamespaceFd: how.ownPidNamespaceFd,
         netns: sandbox.netns?.fd,
         hostname: 'sockpit',
+        // the first Zygote gets them too: it records them for the instances it and its children fork (zygote.py)
         umask: INSTANCE_ENTRY.umask,
         rlimits: INSTANCE_ENTRY.rlimits,
         clearBoundingSet: how.clearBoundingSet,

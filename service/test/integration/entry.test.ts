@@ -3,7 +3,7 @@
 // from inside. Only the differences the checklist names as deliberate are allowed, each asserted as it is.
 //
 // The forked function's Zygote imports `meddler`, a package that changes what a fork would inherit (a lower
-// nofile limit, a caught and an ignored signal, a blocked signal, umask 077, an open fd); the function itself
+// nofile and file size limit, a caught and an ignored signal, a blocked signal, umask 077, an open fd); the function itself
 // never imports it, so a cold instance never sees it: whatever of it leaks into a forked instance is a difference.
 
 import { after, before, describe, test } from 'node:test';
@@ -15,6 +15,7 @@ import { processesOf, startDaemon, TestDaemon } from './harness';
 const MEDDLER = [
   'import os, resource, signal',
   'resource.setrlimit(resource.RLIMIT_NOFILE, (256, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))',
+  'resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 30, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))',
   'signal.signal(signal.SIGHUP, lambda *_: None)',
   'signal.signal(signal.SIGUSR1, signal.SIG_IGN)',
   'signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR2})',
@@ -59,6 +60,8 @@ interface Observed {
   inside: Record<string, unknown>;
   /** the Seccomp_filters of the process that started it (a Zygote, or sockpitd) */
   parentFilters: number;
+  /** how many PID namespaces deep it is, counted from the host's (NSpid) */
+  pidDepth: number;
 }
 
 function statusOf(pid: number): Record<string, string> {
@@ -108,6 +111,7 @@ async function observe(d: TestDaemon, name: string, tier: string): Promise<Obser
     fds: fdsOf(pid),
     inside: r.result as Record<string, unknown>,
     parentFilters: Number(statusOf(parentPid).Seccomp_filters),
+    pidDepth: status.NSpid.split(/\s+/).length,
   };
 }
 
@@ -119,6 +123,9 @@ function withoutDeliberateDifferences(cold: Observed, forked: Observed): [Observ
   // a forked instance lives in the Zygotes' user namespace; a cold one in the host's
   assert.equal(cold.namespaces.user, 'host');
   assert.equal(forked.namespaces.user, 'parent');
+  // both are PID 1 of a PID namespace of their own: a forked one's is nested in the Zygotes'
+  assert.equal(cold.pidDepth, 2);
+  assert.equal(forked.pidDepth, 3);
   // PDEATHSIG: a cold instance dies with sockpitd; a forked one with the Zygotes' PID namespace, whose PID 1 does
   assert.equal(cold.inside.pdeathsig, 9, 'SIGKILL when sockpitd dies');
   assert.equal(forked.inside.pdeathsig, 0, 'none: its parent is a Zygote, which may go before it');
@@ -128,6 +135,7 @@ function withoutDeliberateDifferences(cold: Observed, forked: Observed): [Observ
     namespaces: { ...o.namespaces, user: '(deliberate)' },
     inside: { ...o.inside, pdeathsig: '(deliberate)' },
     parentFilters: 0,
+    pidDepth: 0,
   });
   return [strip(cold), strip(forked)];
 }
