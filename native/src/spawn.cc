@@ -1,5 +1,6 @@
 // Starts one process into a lean container: clone3 (fork semantics, a pidfd, PID/UTS/IPC namespaces as asked),
-// then in the child join the cgroups, chroot, install fds, set limits, drop privileges and exec.
+// then in the child join the cgroups, chroot, install fds, set limits, drop privileges and exec. For an instance
+// this is docs/sandbox-entry.md's checklist, which zygote.py child() runs too for a forked one: change them together.
 //
 // Node is multithreaded, so between clone3 and execve the child may only make raw, async-signal-safe system
 // calls: every string, array and struct it needs is built before clone3, and it reports a failure as

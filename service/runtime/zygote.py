@@ -34,8 +34,8 @@ fork path here), the cgroup join, the namespaces, the chroot, the uid, the secco
 what a first call runs are all done before a call comes. It then waits on its channel like any instance, but
 with no environment. For a call, sockpitd mounts the function's code into the spare's sandbox, sets its
 limits and writes the function's environment and f.py's bytecode (instance.py, frame "S") and the call into
-the channel: a call wakes one process, which has almost nothing left to do. A spare is unprivileged from the start, so it
-outlives its Zygote (a uid change clears PR_SET_PDEATHSIG): sockpitd kills it with its Zygote.
+the channel: a call wakes one process, which has almost nothing left to do. A spare has no parent-death signal (no forked
+instance has one: docs/sandbox-entry.md), so it outlives its Zygote: sockpitd kills it with its Zygote.
 """
 
 import base64
@@ -142,7 +142,10 @@ def enter_as_instance(uid, gid):
     namespace until the uid change."""
     os.umask(_FRESH_UMASK)
     for limit, values in _FRESH_RLIMITS.items():
-        resource.setrlimit(limit, values)  # a hard limit package code lowered cannot be raised again: an error, named
+        try:
+            resource.setrlimit(limit, values)
+        except (ValueError, OSError) as exc:  # a hard limit package code lowered cannot be raised again
+            raise OSError(errno.EPERM, f"setrlimit({limit}, {values}): {exc}") from None
     clear_bounding_set()
     os.setgroups([])
     os.setresgid(gid, gid, gid)
@@ -226,7 +229,9 @@ class Request:
 
 def child(req):
     """The new process: joins its cgroups, unshares UTS and IPC, chroots, drops privileges (an instance or a
-    spare), says it is ready, then serves: as an instance, a Zygote, or a spare waiting for its instance."""
+    spare), says it is ready, then serves: as an instance, a Zygote, or a spare waiting for its instance.
+    An instance or a spare runs docs/sandbox-entry.md's checklist in its order, as the addon's spawn does for a
+    cold one: change a step here and there together."""
     report = os.dup(CONTROL_FD)  # the Zygote's socket, kept above the fds set up below until ready is said
     try:
         for fd in req.cgroups:
