@@ -47,6 +47,10 @@ export interface RawSpawnOptions {
   netns?: number;
   hostname?: string;
   rlimits?: RawRlimits;
+  /** the child's umask (0 to 0o777); default: the parent's */
+  umask?: number;
+  /** empty the capability bounding set before the uid change (an unprivileged instance: docs/sandbox-entry.md) */
+  clearBoundingSet?: boolean;
   /** a new user namespace with these /proc/<pid>/uid_map and gid_map contents, written before the child goes on */
   userns?: { uidMap: string; gidMap: string };
   /** a seccomp filter (struct sock_filter[]), installed last before execve */

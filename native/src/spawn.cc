@@ -1,5 +1,6 @@
 // Starts one process into a lean container: clone3 (fork semantics, a pidfd, PID/UTS/IPC namespaces as asked),
-// then in the child join the cgroups, chroot, install fds, set limits, drop privileges and exec.
+// then in the child join the cgroups, chroot, install fds, set limits, drop privileges and exec. For an instance
+// this is docs/sandbox-entry.md's checklist, which zygote.py child() runs too for a forked one: change them together.
 //
 // Node is multithreaded, so between clone3 and execve the child may only make raw, async-signal-safe system
 // calls: every string, array and struct it needs is built before clone3, and it reports a failure as
@@ -19,6 +20,7 @@
 #include <linux/seccomp.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -41,7 +43,8 @@ namespace {
 const char kUsage[] =
     "spawn({file: string, argv: string[], env: string[], root: string, cwd: string, uid: number, gid: number, "
     "cgroupProcsFds: number[], fds: number[], namespaces: ('pid'|'uts'|'ipc'|'net')[], netns?: number, hostname?: string, "
-    "rlimits?: {nofile?, nproc?, core?, fsize?, stack?: number}, dieWithParent?: boolean, "
+    "rlimits?: {nofile?, nproc?, core?, fsize?, stack?: number}, umask?: number, clearBoundingSet?: boolean, "
+    "dieWithParent?: boolean, "
     "userns?: {uidMap: string, gidMap: string}, seccomp?: Buffer /* struct sock_filter[] */, landlock?: boolean, "
     "landlockAbi?: number /* at most this ABI; default: the kernel's */, "
     "ownPidNamespaceFd?: boolean /* the child's own PID namespace, installed as the fd after fds */})";
@@ -76,6 +79,7 @@ enum Step : int32_t {
   kDup2,
   kCloseRange,
   kSetrlimit,
+  kCapbsetDrop,
   kSetgroups,
   kSetresgid,
   kSetresuid,
@@ -101,6 +105,7 @@ const char* StepSyscall(int32_t step) {
     case kDup2: return "dup2";
     case kCloseRange: return "close_range";
     case kSetrlimit: return "setrlimit";
+    case kCapbsetDrop: return "prctl";
     case kSetgroups: return "setgroups";
     case kSetresgid: return "setresgid";
     case kSetresuid: return "setresuid";
@@ -149,6 +154,10 @@ struct Plan {
   uint64_t cloneFlags = CLONE_PIDFD;
   bool setHostname = false;
   std::vector<Limit> limits;
+  // the file mode creation mask, or -1: the parent's
+  int fileMask = -1;
+  // empty the capability bounding set before the uid change (docs/sandbox-entry.md)
+  bool clearBoundingSet = false;
   bool dieWithParent = false;
   // A new user namespace: the parent writes these maps, then releases the child through syncRead.
   bool userns = false;
@@ -213,11 +222,23 @@ struct Plan {
   errfd = n;
   if (syscall(SYS_close_range, n + 1, ~0U, 0) < 0) ChildFail(errfd, kCloseRange, 0);
 
+  // The daemon's umask is whatever it was started with: a sandbox gets a known one (umask cannot fail).
+  if (p.fileMask >= 0) umask(static_cast<mode_t>(p.fileMask));
+
   // Limits go before the uid change: raising a hard limit needs CAP_SYS_RESOURCE. And after the fd moves,
   // so a low nofile cannot make the F_DUPFD above fail.
   for (size_t i = 0; i < p.limits.size(); i++)
     if (setrlimit(static_cast<__rlimit_resource>(p.limits[i].resource), &p.limits[i].value) < 0)
       ChildFail(errfd, kSetrlimit, static_cast<int32_t>(i));
+
+  // Nothing left for an execve to hand out, whatever no_new_privs and the uid allow. Needs CAP_SETPCAP, so before
+  // the uid change; the kernel answers EINVAL past its last capability, which ends the loop.
+  if (p.clearBoundingSet)
+    for (int cap = 0;; cap++)
+      if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+        if (errno == EINVAL && cap > 0) break;
+        ChildFail(errfd, kCapbsetDrop, cap);
+      }
 
   // Raw syscalls: glibc's setgroups/setres[ug]id broadcast the change to every thread it knows of, and in this
   // child those threads are the parent's.
@@ -330,6 +351,9 @@ void ReadPlan(Napi::Env env, Napi::Object o, Plan& p) {
     p.limits.push_back(limit);
   }
 
+  Napi::Value mask = o.Get("umask");
+  if (!mask.IsUndefined()) p.fileMask = static_cast<int>(ArgInt(env, kUsage, mask, "umask", 0, 0777));
+  p.clearBoundingSet = OptBool(env, kUsage, o, "clearBoundingSet");
   p.dieWithParent = OptBool(env, kUsage, o, "dieWithParent");
 
   Napi::Value seccomp = o.Get("seccomp");

@@ -34,8 +34,8 @@ fork path here), the cgroup join, the namespaces, the chroot, the uid, the secco
 what a first call runs are all done before a call comes. It then waits on its channel like any instance, but
 with no environment. For a call, sockpitd mounts the function's code into the spare's sandbox, sets its
 limits and writes the function's environment and f.py's bytecode (instance.py, frame "S") and the call into
-the channel: a call wakes one process, which has almost nothing left to do. A spare is unprivileged from the start, so it
-outlives its Zygote (a uid change clears PR_SET_PDEATHSIG): sockpitd kills it with its Zygote.
+the channel: a call wakes one process, which has almost nothing left to do. A spare has no parent-death signal (no forked
+instance has one: docs/sandbox-entry.md), so it outlives its Zygote: sockpitd kills it with its Zygote.
 """
 
 import base64
@@ -44,11 +44,23 @@ import errno
 import gc
 import json
 import os
+import resource
 import signal
 import socket
 import sys
 import time
 import traceback
+
+# What the addon's spawn gave the first Zygote, recorded before anything here changes it: the first Zygote runs
+# this right after its execve, and sockpitd spawns it with the umask and rlimits it gives a cold instance
+# (service/src/sandbox/entry.ts), from a spawn that reset every signal disposition. So these are exactly what a
+# cold instance's interpreter starts with: its signal dispositions (SIGINT caught, SIGPIPE and SIGXFSZ ignored, the
+# rest default), its umask and every rlimit. Every instance a Zygote forks gets them back (enter_as_instance),
+# whatever the packages its Zygote imported changed. Forks inherit these values; only the first Zygote records them.
+_FRESH_SIGNALS = {sig: signal.getsignal(sig) for sig in signal.valid_signals() if sig not in (signal.SIGKILL, signal.SIGSTOP)}
+_FRESH_UMASK = os.umask(0o077)
+os.umask(_FRESH_UMASK)
+_FRESH_RLIMITS = {limit: resource.getrlimit(limit) for limit in {getattr(resource, n) for n in dir(resource) if n.startswith("RLIMIT_")}}
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # /sockpit in a sandbox
 import instance  # noqa: E402  imported once here, so no forked instance pays for it
@@ -123,6 +135,41 @@ def drop_capabilities():
     check(libc.syscall(SYS_CAPSET, ctypes.byref(header), data), "capset")
 
 
+def enter_as_instance(uid, gid):
+    """The end of docs/sandbox-entry.md for a forked instance or spare, in the checklist's order (the addon's
+    RunChild does the same for a cold one): a fork inherits whatever its Zygote's package code changed, so each
+    item is set here, never inherited. Runs after chroot, Landlock and the fds; as root of the Zygotes' user
+    namespace until the uid change."""
+    os.umask(_FRESH_UMASK)
+    for limit, values in _FRESH_RLIMITS.items():
+        try:
+            resource.setrlimit(limit, values)
+        except (ValueError, OSError) as exc:  # a hard limit package code lowered cannot be raised again
+            raise OSError(errno.EPERM, f"setrlimit({limit}, {values}): {exc}") from None
+    clear_bounding_set()
+    os.setgroups([])
+    os.setresgid(gid, gid, gid)
+    os.setresuid(uid, uid, uid)
+    check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)")
+    # No PR_SET_PDEATHSIG, on purpose: the parent here is a Zygote, which sockpitd may retire before this instance
+    # ends. A forked instance dies with sockpitd all the same: the first Zygote has PDEATHSIG, and it is PID 1 of the
+    # PID namespace every Zygote and every instance below them lives in, so its death kills them all.
+    for sig, handler in _FRESH_SIGNALS.items():
+        signal.signal(sig, signal.SIG_DFL if handler is None else handler)
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    install_for_instancefilter()
+
+
+def clear_bounding_set():
+    """Empties the capability bounding set (needs CAP_SETPCAP: before the uid change). The kernel answers EINVAL
+    past its last capability, which ends the loop."""
+    cap = 0
+    while libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0:
+        cap += 1
+    if ctypes.get_errno() != errno.EINVAL or cap == 0:
+        check(-1, f"prctl(PR_CAPBSET_DROP, {cap})")
+
+
 def check_own_pid_namespace():
     """PID_NS_FD is the Zygotes' PID namespace, which every Zygote returns to after forking an instance into a
     new one: sockpitd's spawn opened it in this process before the chroot (sandbox.ts startZygote), so no pidfd
@@ -182,9 +229,9 @@ class Request:
 
 def child(req):
     """The new process: joins its cgroups, unshares UTS and IPC, chroots, drops privileges (an instance or a
-    spare), says it is ready, then serves: as an instance, a Zygote, or a spare waiting for its instance."""
-    if req.kind != "zygote":
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # a function waits for its own children
+    spare), says it is ready, then serves: as an instance, a Zygote, or a spare waiting for its instance.
+    An instance or a spare runs docs/sandbox-entry.md's checklist in its order, as the addon's spawn does for a
+    cold one: change a step here and there together."""
     report = os.dup(CONTROL_FD)  # the Zygote's socket, kept above the fds set up below until ready is said
     try:
         for fd in req.cgroups:
@@ -197,7 +244,7 @@ def child(req):
         check(libc.sethostname(hostname, len(hostname)), "sethostname")
         os.fchdir(req.root)
         os.chroot(".")
-        os.chdir("/")
+        os.chdir("/" if req.kind == "zygote" else "/tmp")
         # a Landlock domain of its own, nested in its Zygote's: reads beneath its own root, and abstract unix
         # sockets and signals scoped to it, so no other sandbox (nor any Zygote) is reachable that way
         try:
@@ -225,13 +272,8 @@ def child(req):
             import_all(req.header.get("imports", []))
             ready["import_ms"] = (time.perf_counter() - started) * 1000
         else:
-            gid, uid = int(req.header["gid"]), int(req.header["uid"])
-            os.setgroups([])
-            os.setresgid(gid, gid, gid)
-            os.setresuid(uid, uid, uid)
-            check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)")
-            install_for_instancefilter()
-            os.chdir("/tmp")
+            # SIGCHLD back to default with the rest (a Zygote ignores it): a function waits for its own children
+            enter_as_instance(int(req.header["uid"]), int(req.header["gid"]))
             if req.kind == "spare":
                 instance.warm_up()
         write_all(report, frame(ready))

@@ -16,6 +16,7 @@ import { InstanceReply, parseErrorBody } from './framing';
 import { Instance } from './instance';
 import { killPending, ProcessHandle } from './process';
 import { buildFilter, filtersSupported } from './seccomp';
+import { INSTANCE_ENTRY } from './entry';
 import { mountCode, mountSandboxRoot, resizeScratch, SandboxDirs, unmountSandboxRoot } from './rootfs';
 import { DEFAULT_SCRATCH, sameScratchSize, scratchMountData, scratchSize, ScratchPolicy, ScratchSize } from './scratch';
 
@@ -228,6 +229,8 @@ export class SandboxFactory {
       // the scope zygote.py gives the instances it forks: the same on the cold path
       landlock: true,
       landlockAbi: this.opts.landlockAbi,
+      // the same bounding set a forked instance gets (zygote.py child()): an empty one
+      clearBoundingSet: true,
     });
     return this.instance(started.process, started.channelFd, started.outputFd);
   }
@@ -271,6 +274,7 @@ export class SandboxFactory {
       seccomp?: Buffer;
       landlock?: boolean;
       landlockAbi?: number;
+      clearBoundingSet?: boolean;
     },
   ): RuntimeProcess {
     const [channelParent, channelChild] = native.socketpair();
@@ -291,7 +295,10 @@ export class SandboxFactory {
         ownPidNamespaceFd: how.ownPidNamespaceFd,
         netns: sandbox.netns?.fd,
         hostname: 'sockpit',
-        rlimits: { core: 0, nofile: 1024 },
+        // the first Zygote gets them too: it records them for the instances it and its children fork (zygote.py)
+        umask: INSTANCE_ENTRY.umask,
+        rlimits: INSTANCE_ENTRY.rlimits,
+        clearBoundingSet: how.clearBoundingSet,
         dieWithParent: true,
         userns: how.userns,
         seccomp: how.seccomp,

@@ -17,6 +17,8 @@
 // (zygote.py main), before any package code runs: it refuses pidfd_open. Zygotes are root in the user namespace
 // that owns every Zygote-world network namespace, and setns takes a pidfd: with pidfd_open, package code could
 // join the network namespace of any process it can name by pid (another function's instance).
+// The instance profile refuses pidfd_open as well, so a cold instance and a forked one (which has the Zygotes'
+// filters under its own) are held to the same policy.
 
 export type Profile = 'instance' | 'zygote' | 'zygote-serving';
 
@@ -130,7 +132,9 @@ export function rulesFor(profile: Profile): Rules {
   if (profile === 'zygote-serving') return { deny: ['pidfd_open'], denyFlags: {}, enosys: [] };
   if (profile === 'instance') {
     return {
-      deny: [...ALWAYS_DENIED, 'chroot', 'unshare', 'sethostname'],
+      // pidfd_open: a forked instance has it refused by the Zygotes' filters stacked under its own; a cold one
+      // must be refused it too, so both paths enforce one policy (docs/sandbox-entry.md)
+      deny: [...ALWAYS_DENIED, 'chroot', 'unshare', 'sethostname', 'pidfd_open'],
       denyFlags: { clone: ALL_NAMESPACES },
       enosys: ['clone3'],
       ...ALWAYS_ARG0,
