@@ -2,9 +2,10 @@
 // and the tier that served it.
 
 import { expect, Locator, Page } from '@playwright/test';
+import type { Tier } from '../../api';
 import { PanelPage } from './panel';
 
-export type Tier = 'warm' | 'zygote' | 'cold';
+export type { Tier };
 
 export class FunctionsPage extends PanelPage {
   constructor(page: Page) {

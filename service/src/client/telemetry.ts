@@ -2,8 +2,7 @@
 // Events) over the unix socket, with a streaming SSE parser that is free of I/O.
 
 import { Client } from 'undici';
-import type { Published } from '../telemetry/events';
-import type { StatsBody } from '../telemetry/stats';
+import type { ErrorBody, Published, StatsBody } from '../../../api';
 import { ApiError } from './index';
 
 /** One dispatched SSE message. */
@@ -172,7 +171,7 @@ export async function followEvents(socket: string, onEvent: (event: Published) =
 
 function toApiError(status: number, text: string): ApiError {
   try {
-    const { error } = JSON.parse(text) as { error: { code: string; message: string; detail?: unknown } };
+    const { error } = JSON.parse(text) as ErrorBody;
     return new ApiError(status, error.code, error.message, error.detail);
   } catch {
     return new ApiError(status, 'internal', `HTTP ${status}: ${text.slice(0, 200)}`);
