@@ -21,7 +21,10 @@ import {
   type StatusBody,
   type ZygoteInfo,
 } from '../../../api';
+import { ApiError, toApiError } from './api-error';
 import { followEvents, FollowOptions } from './telemetry';
+
+export { ApiError };
 import { packFolder } from './pack';
 
 export { DEFAULT_SOCKET };
@@ -29,18 +32,6 @@ export type { FunctionInfo, RunResult } from '../../../api';
 
 export function socketFromEnv(explicit?: string): string {
   return explicit ?? process.env.SOCKPIT_SOCKET ?? DEFAULT_SOCKET;
-}
-
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly detail?: unknown,
-  ) {
-    super(message);
-    this.name = 'ApiError';
-  }
 }
 
 export interface RawResponse {
@@ -78,7 +69,7 @@ export class SockpitClient {
 
   private async json<T>(method: string, path: string, body?: unknown): Promise<T> {
     const res = await this.request(method, path, body === undefined ? undefined : JSON.stringify(body));
-    if (res.status >= 400) throw toApiError(res);
+    if (res.status >= 400) throw errorOf(res);
     return (res.body.length ? JSON.parse(res.body.toString('utf8')) : undefined) as T;
   }
 
@@ -104,7 +95,7 @@ export class SockpitClient {
     const headers: Record<string, string> = { 'content-type': 'application/x-tar' };
     if (source !== undefined) headers[SOURCE_HEADER] = encodeSource(source);
     const res = await this.request('PUT', `/v1/functions/${encodeURIComponent(name)}`, Buffer.isBuffer(tar) || tar instanceof Uint8Array ? Buffer.from(tar) : tar, headers);
-    if (res.status >= 400) throw toApiError(res);
+    if (res.status >= 400) throw errorOf(res);
     return JSON.parse(res.body.toString('utf8')) as FunctionInfo;
   }
 
@@ -143,7 +134,7 @@ export class SockpitClient {
 
   async metrics(): Promise<string> {
     const res = await this.request('GET', '/metrics');
-    if (res.status >= 400) throw toApiError(res);
+    if (res.status >= 400) throw errorOf(res);
     return res.body.toString('utf8');
   }
 
@@ -181,11 +172,6 @@ function header(res: RawResponse, name: string): string | null {
   return Array.isArray(value) ? value[0] : value ?? null;
 }
 
-function toApiError(res: RawResponse): ApiError {
-  try {
-    const { error } = JSON.parse(res.body.toString('utf8')) as ErrorBody;
-    return new ApiError(res.status, error.code, error.message, error.detail);
-  } catch {
-    return new ApiError(res.status, 'internal', `HTTP ${res.status}: ${res.body.toString('utf8').slice(0, 200)}`);
-  }
+function errorOf(res: RawResponse): ApiError {
+  return toApiError(res.status, res.body.toString('utf8'));
 }
