@@ -1,17 +1,11 @@
 // The one interface between the panel's renderer and the service. Two implementations: the Electron preload
 // (window.sockpit, over IPC to the main process's SockpitClient) and HTTP + SSE (web mode, served by
-// `sockpit panel`, which proxies to the socket). Types only: both sides import it, nothing runs here.
+// `sockpit panel`, which proxies to the socket). Types and channel names only: both sides import it. The wire
+// types are the API contract's (api/).
 
-import type { StatusBody } from '../service/src/api/server';
-import type { FunctionInfo, RunResult } from '../service/src/client';
-import type { Published } from '../service/src/telemetry/events';
-import type { StatsBody } from '../service/src/telemetry/stats';
-import type { ZygoteInfo } from '../service/src/zygotes/manager';
-import type { BenchmarkJob, BenchmarkSuite } from '../service/src/bench/jobs';
+import type { BenchmarkJob, BenchmarkSuite, FunctionInfo, Published, RunResult, StatsBody, StatusBody, ZygoteInfo } from '../api';
 
-export type { FunctionInfo, Published, RunResult, StatsBody, StatusBody, ZygoteInfo };
-
-export type { BenchmarkJob, BenchmarkSuite } from '../service/src/bench/jobs';
+export type { BenchmarkJob, BenchmarkSuite, FunctionInfo, Published, RunResult, StatsBody, StatusBody, ZygoteInfo };
 
 /** signed-out: the web panel's server refuses this browser until it signs in with the token (never in Electron) */
 export type ConnectionState = { state: 'connected' } | { state: 'disconnected'; reason: string } | { state: 'signed-out'; reason: string };

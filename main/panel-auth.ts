@@ -7,8 +7,6 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { parse as parseCookies, serialize as serializeCookie } from 'cookie';
 
-/** On every 401 of the panel server: the renderer shows "signed out" instead of an error. */
-export const SIGNED_OUT_HEADER = 'x-sockpit-signed-out';
 /** The query parameter of the URL `sockpit panel` prints. */
 export const TOKEN_PARAM = 'token';
 

@@ -15,7 +15,8 @@ import { createReadStream, promises as fs } from 'node:fs';
 import http, { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { hasSession, newPanelAuth, secretMatches, sessionCookie, SIGNED_OUT_HEADER, SIGNED_OUT_MESSAGE, signInUrl, tokenOf, withoutToken, type PanelAuth } from './panel-auth';
+import { PANEL_API_PREFIX, PANEL_HEADER, SIGNED_OUT_HEADER, UNREACHABLE_HEADER } from '../api';
+import { hasSession, newPanelAuth, secretMatches, sessionCookie, SIGNED_OUT_MESSAGE, signInUrl, tokenOf, withoutToken, type PanelAuth } from './panel-auth';
 
 export interface PanelServerOptions {
   /** sockpitd's unix socket */
@@ -41,9 +42,7 @@ export interface PanelServer {
   close(): Promise<void>;
 }
 
-export const API_PREFIX = '/api';
-export const UNREACHABLE_HEADER = 'x-sockpit-unreachable';
-export const PANEL_HEADER = 'x-sockpit-panel';
+const API_PREFIX = PANEL_API_PREFIX;
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 

@@ -2,9 +2,10 @@
 // and the tier that served it.
 
 import { expect, Locator, Page } from '@playwright/test';
+import { TIER_HEADER, type Tier } from '../../api';
 import { PanelPage } from './panel';
 
-export type Tier = 'warm' | 'zygote' | 'cold';
+export type { Tier };
 
 export class FunctionsPage extends PanelPage {
   constructor(page: Page) {
@@ -88,7 +89,7 @@ export class FunctionsPage extends PanelPage {
     const answered = this.page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname.endsWith(`/run/${encodeURIComponent(name)}`));
     await this.invokeButton.click();
     const response = await answered;
-    const tier = response.headers()['x-sockpit-tier'];
+    const tier = response.headers()[TIER_HEADER];
     // the button says "Invoking…" until the answer is rendered
     await expect(this.invokeButton).toBeEnabled();
     if (tier) await expect(this.tier).toHaveText(tier);

@@ -1,7 +1,7 @@
 // (d) A benchmark started by its button (the sandbox suite, a few iterations) runs with a progress bar, finishes,
 // and shows its chart.
 
-import type { BenchmarkJob } from '../../main/bridge';
+import type { BenchmarkJob } from '../../api';
 import { expect, test } from '../fixtures';
 
 test('a sandbox benchmark started from its button finishes and shows its chart', async ({ env, benchmarks, client }) => {

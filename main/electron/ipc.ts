@@ -5,6 +5,7 @@
 
 import { BrowserWindow, dialog, ipcMain, IpcMainInvokeEvent } from 'electron';
 import type { SockpitClient } from '../../service/src/client';
+import { SUITES } from '../../api';
 import type { BenchmarkJob, BenchmarkSuite, BridgeError, SockpitBridge } from '../bridge';
 import { CHANNELS } from '../bridge';
 import { toBridgeError } from './service-link';
@@ -36,8 +37,6 @@ export interface ServiceClient {
 
 /** One handler per invoke channel; `args` come from the renderer and are checked here, not trusted. */
 type Handlers = { [K in InvokeMethod]: (event: IpcMainInvokeEvent, args: unknown[]) => Promise<Result<K>> };
-
-const SUITES: readonly BenchmarkSuite[] = ['sandbox', 'provisioning'];
 
 class BadArgument extends Error {
   override name = 'TypeError';

@@ -16,7 +16,7 @@ lib=$root/usr/lib/sockpit
 install -d "$lib/bin" "$lib/node/bin" "$lib/native/build/Release" "$lib/service/src/packages" "$lib/dist"
 install -m 0644 package.json "$lib/"
 install -m 0755 bin/sockpit.js "$lib/bin/"
-cp -a dist/service dist/native dist/main dist/renderer "$lib/dist/"
+cp -a dist/api dist/service dist/native dist/main dist/renderer "$lib/dist/"
 find "$lib/dist" -name '*.map' -delete
 install -m 0644 native/build/Release/sockpit_native.node "$lib/native/build/Release/"
 cp -a service/runtime "$lib/service/"

@@ -1,21 +1,11 @@
 // The one error type of the daemon. Every failure that can reach a caller is a SockpitError with a code from
 // ErrorCode; the API maps codes to HTTP statuses in one place (api/errors.ts). Context is added on the way up
-// with `wrap`, keeping the original as `cause` (crun's error chain, runc's structured mount errors).
+// with `wrap`, keeping the original as `cause` (crun's error chain, runc's structured mount errors). The codes are
+// part of the API contract (api/errors.ts).
 
-export type ErrorCode =
-  | 'bad_request' // 400: malformed input
-  | 'forbidden' // 403: the caller may not do this (another uid's function)
-  | 'not_found' // 404: unknown function or route
-  | 'conflict' // 409: the request clashes with current state
-  | 'too_large' // 413: request body over the limit
-  | 'function_error' // 422: the function raised (traceback in detail)
-  | 'overloaded' // 429: admission control said no
-  | 'internal' // 500: a bug or an unexpected system failure
-  | 'instance_died' // 502: the instance exited without answering
-  | 'unavailable' // 503: the daemon is starting or stopping
-  | 'timeout' // 504: the call ran past its timeout
-  | 'out_of_memory' // 507: the sandbox hit its memory limit
-  | 'no_space'; // 507: the disk under the package cache (or the state directory) is full
+import type { ErrorCode } from '../../api';
+
+export type { ErrorCode } from '../../api';
 
 export interface ErrorOptions {
   /** errno name (EPERM, ENOENT...) when a system call failed underneath */

@@ -5,7 +5,18 @@
 // when this browser has not signed in with the panel's token (or the panel restarted with a new one), and fetch
 // itself fails when the panel server is gone.
 
-import { parseServerTiming } from '../../../service/src/api/server-timing';
+import {
+  PANEL_API_PREFIX,
+  PANEL_HEADER,
+  parseServerTiming,
+  SANDBOX_HEADER,
+  SERVER_TIMING_HEADER,
+  SIGNED_OUT_HEADER,
+  SOURCE_HEADER,
+  TIER_HEADER,
+  UNREACHABLE_HEADER,
+  ZYGOTE_HEADER,
+} from '../../../api';
 import { ConnectionTracker, retryDelayMs } from './connection';
 import { fromHttp, SockpitError } from './errors';
 import {
@@ -23,12 +34,6 @@ import {
   type ZygoteInfo,
 } from './types';
 
-/** The panel server's marker on its own 503 (the daemon's socket did not answer). */
-export const UNREACHABLE_HEADER = 'x-sockpit-unreachable';
-/** The panel server's marker on its 401: this browser has no valid sign-in cookie. */
-export const SIGNED_OUT_HEADER = 'x-sockpit-signed-out';
-/** Sent with every request: a cross-site page can't add it without a CORS preflight the panel never grants. */
-export const PANEL_HEADER = 'x-sockpit-panel';
 
 /** The part of EventSource the bridge uses (a fake in tests). */
 export interface EventSourceLike {
@@ -53,7 +58,7 @@ export interface HttpBridgeOptions {
 const CLOSED = 2;
 
 export function createHttpBridge(options: HttpBridgeOptions = {}): SockpitBridge {
-  const base = options.base ?? '/api';
+  const base = options.base ?? PANEL_API_PREFIX;
   const doFetch = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init));
   const EventSourceImpl = options.EventSource ?? (globalThis.EventSource as unknown as new (url: string) => EventSourceLike);
   const later = options.setTimeout ?? ((fn: () => void, ms: number) => globalThis.setTimeout(fn, ms));
@@ -185,7 +190,7 @@ export function createHttpBridge(options: HttpBridgeOptions = {}): SockpitBridge
       // a browser has no paths to give: it uploads what the user picked, packed as a tar stream
       if (!('archive' in source)) throw new SockpitError({ name: 'TypeError', message: 'the web panel deploys an uploaded folder or zip, not a path', code: 'bad_request' });
       // where it came from, shown in the list (a label, never opened)
-      const res = await send('PUT', `/v1/functions/${name(fn)}`, source.archive, 'application/x-tar', { 'x-sockpit-source': encodeURIComponent(source.label).slice(0, 512) });
+      const res = await send('PUT', `/v1/functions/${name(fn)}`, source.archive, 'application/x-tar', { [SOURCE_HEADER]: encodeURIComponent(source.label).slice(0, 512) });
       const text = await res.text();
       if (!res.ok) throw fromHttp(res.status, text);
       return JSON.parse(text) as FunctionInfo;
@@ -225,10 +230,10 @@ export function createHttpBridge(options: HttpBridgeOptions = {}): SockpitBridge
 export function parseRun(status: number, headers: Headers, text: string): RunOutcome {
   const out: RunOutcome = {
     status,
-    tier: headers.get('x-sockpit-tier'),
-    sandbox: headers.get('x-sockpit-sandbox'),
-    zygote: headers.get('x-sockpit-zygote'),
-    timings: parseServerTiming(headers.get('server-timing')),
+    tier: headers.get(TIER_HEADER),
+    sandbox: headers.get(SANDBOX_HEADER),
+    zygote: headers.get(ZYGOTE_HEADER),
+    timings: parseServerTiming(headers.get(SERVER_TIMING_HEADER)),
   };
   let parsed: unknown = null;
   if (text) {

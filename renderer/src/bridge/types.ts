@@ -1,36 +1,25 @@
-// The renderer's view of the bridge: the shared types of main/bridge.ts, plus what the renderer reads
-// defensively beyond them.
+// The renderer's view of the bridge: the bridge's interface (main/bridge.ts) and the API contract's wire types
+// (api/), plus what the renderer reads defensively beyond them.
 
-import type { RunResult } from '../../../main/bridge';
+import type { RunResult } from '../../../api';
 
+export type { BridgeError, ConnectionState, DeploySource, SockpitBridge } from '../../../main/bridge';
 export type {
+  BenchmarkEvent,
   BenchmarkJob,
   BenchmarkSuite,
-  BridgeError,
-  ConnectionState,
-  DeploySource,
   FunctionInfo,
+  InvocationEvent,
   Published,
   RunResult,
-  SockpitBridge,
+  SockpitEvent,
   StatsBody,
   StatusBody,
+  Tier,
+  ZygoteEvent,
   ZygoteInfo,
-} from '../../../main/bridge';
-export type { SockpitEvent, Tier, InvocationEvent, ZygoteEvent, BenchmarkEvent } from '../../../service/src/telemetry/events';
+} from '../../../api';
+export { EVENT_TYPES } from '../../../api';
 
 /** A run as the panel shows it: the X-Sockpit-Zygote header, when an implementation passes it on. */
 export type RunOutcome = RunResult & { zygote?: string | null };
-
-/** Every event type of the stream (compile-time checked against the service's union). */
-import type { SockpitEvent } from '../../../service/src/telemetry/events';
-const TYPES: Record<SockpitEvent['type'], true> = {
-  invocation: true,
-  zygote: true,
-  sandbox: true,
-  pool: true,
-  install: true,
-  benchmark: true,
-  function: true,
-};
-export const EVENT_TYPES = Object.keys(TYPES) as SockpitEvent['type'][];

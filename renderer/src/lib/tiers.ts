@@ -1,8 +1,8 @@
 // The three tiers an invocation can be served by, in words a newcomer understands, and their colours.
 
-import type { Tier } from '../bridge/types';
+import { TIERS, type Tier } from '../../../api';
 
-export const TIERS: readonly Tier[] = ['warm', 'zygote', 'cold'];
+export { TIERS };
 
 export const TIER_COLORS: Record<string, string> = {
   warm: '#e8590c',
@@ -24,7 +24,7 @@ export const TIER_EXPLANATIONS: Record<Tier, string> = {
 };
 
 export function isTier(value: unknown): value is Tier {
-  return value === 'warm' || value === 'zygote' || value === 'cold';
+  return (TIERS as readonly unknown[]).includes(value);
 }
 
 /** Phases of Server-Timing, in the order they happen, and what each one is. */

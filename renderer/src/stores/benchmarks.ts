@@ -5,7 +5,7 @@ import { createStore } from 'zustand/vanilla';
 import { errorMessage } from '../bridge/errors';
 import type { BenchmarkJob, BenchmarkSuite, Published, SockpitBridge } from '../bridge/types';
 
-export const SUITES: readonly BenchmarkSuite[] = ['sandbox', 'provisioning'];
+export { SUITES } from '../../../api';
 
 export interface BenchmarksStore {
   jobs: BenchmarkJob[];

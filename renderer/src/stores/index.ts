@@ -67,10 +67,6 @@ export function wire(stores: Stores): () => void {
       case 'benchmark':
         stores.benchmarks.getState().onEvent(e);
         return;
-      case 'pool':
-      case 'sandbox':
-        refreshStatus();
-        return;
       default:
         return;
     }

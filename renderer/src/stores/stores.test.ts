@@ -16,7 +16,7 @@ describe('timings', () => {
     expect(pointFromEvent(invocation(1, 'zygote', 12.5))).toMatchObject({ seq: 1, tier: 'zygote', ms: 12.5, function: 'hello' });
     expect(pointFromEvent(invocation(2, 'cold', NaN, { phases: { sandbox: 1, spawn: 2 } }))!.ms).toBe(3);
     expect(pointFromEvent(invocation(3, 'lukewarm', 1))).toBeNull();
-    expect(pointFromEvent({ type: 'pool', seq: 4, at: at(4), size: 1, free: 1, inUse: 0 } as Published)).toBeNull();
+    expect(pointFromEvent({ type: 'install', seq: 4, at: at(4), package: 'a==1', ok: true, ms: 1 } as Published)).toBeNull();
   });
 
   it('keeps the newest max points in time order, without duplicates', () => {

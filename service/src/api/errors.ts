@@ -1,7 +1,8 @@
 // The one place error codes become HTTP statuses, and the error body every route answers with:
 // {"error": {"code", "message", "detail"?}}.
 
-import { ErrorCode, SockpitError } from '../errors';
+import type { ErrorBody, ErrorCode } from '../../../api';
+import { SockpitError } from '../errors';
 
 export const STATUS_OF: Record<ErrorCode, number> = {
   bad_request: 400,
@@ -18,10 +19,6 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   out_of_memory: 507,
   no_space: 507,
 };
-
-export interface ErrorBody {
-  error: { code: ErrorCode; message: string; detail?: unknown };
-}
 
 /** Turns anything thrown into a status and body. Fastify's own errors (parsing, limits) map to ours. */
 export function toErrorResponse(err: unknown): { status: number; body: ErrorBody } {

@@ -3,29 +3,12 @@
 // per peer uid for everything else (calls are counted, not logged one by one: the hot path stays cheap).
 
 import type { Socket } from 'node:net';
+import type { PeerCounts, RequestCounts } from '../../../api';
 
 export interface Peer {
   pid: number;
   uid: number;
   gid: number;
-}
-
-export interface PeerCounts {
-  /** every request that got a response */
-  requests: number;
-  /** POST /run/:name */
-  calls: number;
-  /** responses with a status >= 400 */
-  errors: number;
-}
-
-export interface RequestCounts {
-  /** connections accepted since start */
-  connections: number;
-  /** requests whose peer could not be identified (the connection was gone before we asked) */
-  unidentified: number;
-  /** by peer uid */
-  byUid: Record<string, PeerCounts>;
 }
 
 export interface PeerAuditOptions {

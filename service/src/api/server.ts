@@ -5,45 +5,18 @@ import { isUtf8 } from 'node:buffer';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import Fastify, { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { formatServerTiming, SANDBOX_HEADER, SERVER_TIMING_HEADER, SOURCE_HEADER, TIER_HEADER, ZYGOTE_HEADER, type StatusBody, type ZygoteInfo } from '../../../api';
 import { SockpitError, badRequest } from '../errors';
 import type { FunctionRecord } from '../functions/store';
 import { Invocation, InvocationFailure } from '../provision/provisioner';
-import type { ZygoteInfo, ZygoteStats } from '../zygotes/manager';
 import { toErrorResponse } from './errors';
 import { ErrorBody, parseErrorBody } from '../sandbox/framing';
-import { formatServerTiming } from './server-timing';
 import { registerTelemetryRoutes, TelemetryDeps } from './telemetry-routes';
 import { BenchmarkDeps, registerBenchmarkRoutes } from './benchmark-routes';
 import { Peer, PeerAudit, printable } from './peers';
 import type { Upload } from '../functions/deploy';
 import { Caller, mayManage } from '../functions/ownership';
-import type { NetnsPoolStats } from '../network/netns-pool';
-import type { DriverInfo } from '../cgroups';
-import type { KernelProbe, Protection } from '../kernel/protections';
 import { admitConnections, AdmissionLimits, DEFAULT_ADMISSION, Quota } from './admission';
-
-export interface StatusBody {
-  version: string;
-  pid: number;
-  uptimeSeconds: number;
-  cgroupMode: string;
-  /** how the daemon's cgroup driver works here: which hierarchies, freezer and killer (cgroup.kill on Linux 5.14+) */
-  cgroups: DriverInfo;
-  base: string;
-  python: string;
-  pool: { size: number; free: number; inUse: number };
-  instances: { live: number; idle: number; idleMemoryBytes: number };
-  functions: number;
-  /** offBecause: why the Zygote tier is off when the config wants it (the kernel lacks what it needs) */
-  zygotes: { enabled: boolean; offBecause?: string } & ZygoteStats;
-  /** what the kernel offers (probed at start-up); landlockAbiUsed is lower only under kernel.assumeLandlockAbi */
-  kernel: KernelProbe & { landlockAbiUsed: number };
-  /** each protection: active (the kernel's), covered (by coveredBy), never missing in a running daemon */
-  protections: Protection[];
-  packages: { packages: number; bytes: number; installing: number };
-  /** isolated: a network namespace per sandbox, from pools (free, in use, made on a call's path); host: none */
-  network?: { mode: 'isolated' | 'host'; egress: boolean; cold: NetnsPoolStats | null; zygote: NetnsPoolStats | null };
-}
 
 /** What the API needs from the daemon: a narrow interface, so routes stay thin. */
 export interface ApiBackend {
@@ -161,7 +134,7 @@ export function buildApi(backend: ApiBackend, opts: ApiOptions): FastifyInstance
       if (!isTar(req.headers['content-type'])) {
         throw badRequest(`deploy takes the function's folder as a tar stream (Content-Type: ${TAR}); a folder is never named by path`);
       }
-      const source = req.headers['x-sockpit-source'];
+      const source = req.headers[SOURCE_HEADER];
       const upload: Upload = {
         body: req.body as Readable,
         source: typeof source === 'string' && source !== '' ? printable(source, 512) : 'upload',
@@ -196,8 +169,8 @@ export function buildApi(backend: ApiBackend, opts: ApiOptions): FastifyInstance
 }
 
 function describeRun(reply: FastifyReply, run: Pick<Invocation, 'tier' | 'sandbox' | 'zygote' | 'phases'>): void {
-  reply.header('X-Sockpit-Tier', run.tier).header('X-Sockpit-Sandbox', run.sandbox).header('Server-Timing', formatServerTiming(run.phases));
-  if (run.zygote) reply.header('X-Sockpit-Zygote', run.zygote);
+  reply.header(TIER_HEADER, run.tier).header(SANDBOX_HEADER, run.sandbox).header(SERVER_TIMING_HEADER, formatServerTiming(run.phases));
+  if (run.zygote) reply.header(ZYGOTE_HEADER, run.zygote);
 }
 
 function sendError(reply: FastifyReply, err: unknown): FastifyReply {

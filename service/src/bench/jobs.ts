@@ -9,28 +9,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { SUITES, type BenchmarkJob, type BenchmarkSuite } from '../../../api';
 import { SockpitError, badRequest } from '../errors';
 import { REPO_ROOT } from '../paths';
 import type { EventBus } from '../telemetry/events';
 import { LineSplitter, parseProgressLine } from './progress';
 
-export const SUITES = ['sandbox', 'provisioning'] as const;
-export type BenchmarkSuite = (typeof SUITES)[number];
-
-/** A benchmark run by sockpitd; the same shape as main/bridge.ts's BenchmarkJob. */
-export interface BenchmarkJob {
-  id: string;
-  suite: BenchmarkSuite;
-  state: 'running' | 'finished' | 'failed';
-  /** 0..1 */
-  progress: number;
-  message: string;
-  startedAt: string;
-  finishedAt: string | null;
-  /** the suite's JSON report (the same as `sockpit bench <suite> --json`) once finished */
-  result: unknown;
-  error: string | null;
-}
+export { SUITES };
+export type { BenchmarkJob, BenchmarkSuite } from '../../../api';
 
 export interface BenchmarkRequest {
   suite: BenchmarkSuite;

@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { TIER_HEADER } from '../../../api';
 import { SockpitClient, type RawResponse } from '../client';
 import { readLayout } from '../cgroups';
 import { VERSION } from '../paths';
@@ -248,7 +249,7 @@ export async function measureLoadBench(opts: Omit<LoadBenchOptions, 'json'>, onP
               } else {
                 counts.ok++;
                 if (attempt > 1) counts.retried++;
-                const tier = header(res, 'x-sockpit-tier') ?? '(none)';
+                const tier = header(res, TIER_HEADER) ?? '(none)';
                 tiers[tier] = (tiers[tier] ?? 0) + 1;
               }
               break;

@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Tier } from '../../../api';
 import { rotate, startDaemon, stopDaemons, target, mark, type DaemonChild, type Target } from './daemons';
 import { formatMs, renderTable, summarize, type Summary } from './stats';
 
@@ -16,7 +17,6 @@ export interface NetworkBenchOptions {
   iterations?: number;
 }
 
-type Tier = 'cold' | 'zygote' | 'warm';
 type Mode = 'isolated' | 'loopback' | 'host';
 const MODES: Record<Mode, object> = { isolated: { mode: 'isolated' }, loopback: { mode: 'isolated', egress: false }, host: { mode: 'host' } };
 

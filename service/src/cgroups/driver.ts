@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 // <mountpoint><own>/<tag>/... in each hierarchy it uses, never elsewhere.
 
 import * as path from 'node:path';
+import type { DriverInfo } from '../../../api';
 import { SockpitError, errnoOf, wrap } from '../errors';
 import { cgExists, cgMkdir, cgProcs, cgRead, cgRmdir, cgWalk, cgWrite } from './files';
 import { CONTROLLERS, type CgroupLayout, type CgroupMode, type Controller } from './layout';
@@ -48,16 +49,7 @@ export interface Cgroup {
 }
 
 export type { FreezeState } from './parts';
-
-export interface DriverInfo {
-  mode: CgroupMode;
-  tag: string;
-  hierarchies: string[];
-  memory: 'v1' | 'v2';
-  cpu: 'v1' | 'v2';
-  freezer: 'v1' | 'v2';
-  killer: 'cgroup.kill' | 'freeze+SIGKILL';
-}
+export type { DriverInfo } from '../../../api';
 
 export interface CgroupDriver {
   readonly mode: CgroupMode;

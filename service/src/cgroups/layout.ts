@@ -3,13 +3,14 @@
 // that decides between pure v2, hybrid and pure v1 (crun's "detected in exactly one function").
 
 import * as path from 'node:path';
+import type { CgroupMode } from '../../../api';
 import { SockpitError } from '../errors';
+
+export type { CgroupMode } from '../../../api';
 
 /** The controllers sockpit uses. `freezer` is a core feature on v2 (cgroup.freeze), a controller on v1. */
 export const CONTROLLERS = ['memory', 'pids', 'cpu', 'freezer'] as const;
 export type Controller = (typeof CONTROLLERS)[number];
-
-export type CgroupMode = 'v2' | 'hybrid' | 'v1';
 
 export interface Placement {
   version: 1 | 2;

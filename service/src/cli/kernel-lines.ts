@@ -1,5 +1,5 @@
 // `sockpit status`: the kernel line and one line per protection. Pure, from the /v1/status body.
-import type { StatusBody } from '../api/server';
+import type { StatusBody } from '../../../api';
 
 export function formatKernel(s: Pick<StatusBody, 'kernel' | 'protections'>): string[] {
   // a daemon from before issue 17 sends neither

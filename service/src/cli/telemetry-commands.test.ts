@@ -17,7 +17,6 @@ test('events print one readable line each', () => {
     '12:01:02.345 zygote forked z2 parent z1 [numpy==1] -> instance i9 (hello)',
   );
   assert.equal(line({ type: 'install', package: 'a==1', ok: false, ms: 1234, error: 'no wheel' }), '12:01:02.345 install a==1 failed 1234 ms: no wheel');
-  assert.equal(line({ type: 'pool', size: 8, free: 5, inUse: 3 }), '12:01:02.345 pool size 8, 5 free, 3 in use');
   assert.equal(line({ type: 'function', action: 'deployed', name: 'hello', version: 2 }), '12:01:02.345 function deployed hello v2');
 });
 

@@ -3,9 +3,7 @@
 import type { Command } from 'commander';
 import { ApiError } from '../client';
 import { followEvents, stats } from '../client/telemetry';
-import type { Published } from '../telemetry/events';
-import { EVENT_TYPES } from '../telemetry/sse';
-import { StatsBody, TIERS } from '../telemetry/stats';
+import { EVENT_TYPES, TIERS, type Published, type StatsBody } from '../../../api';
 
 export function addTelemetryCommands(program: Command, clientSocket: (cmd: Command) => string): void {
   program
@@ -163,10 +161,6 @@ export function formatEvent(e: Published): string {
       const pkgs = e.packages.length ? ` [${e.packages.join(' ')}]` : '';
       return `${head} ${e.action} ${e.id}${parent}${pkgs}${child}${e.reason ? `: ${e.reason}` : ''}`;
     }
-    case 'sandbox':
-      return `${head} ${e.action} ${e.id}${e.function ? ` ${e.function}` : ''}`;
-    case 'pool':
-      return `${head} size ${e.size}, ${e.free} free, ${e.inUse} in use`;
     case 'install':
       return `${head} ${e.package} ${e.ok ? 'ok' : 'failed'} ${ms(e.ms)} ms${e.error ? `: ${e.error}` : ''}`;
     case 'benchmark':

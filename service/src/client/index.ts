@@ -4,62 +4,34 @@
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { Pool } from 'undici';
-import type { ErrorBody } from '../api/errors';
-import type { StatusBody } from '../api/server';
-import { parseServerTiming } from '../api/server-timing';
-import type { Published } from '../telemetry/events';
-import type { StatsBody } from '../telemetry/stats';
-import type { ZygoteInfo } from '../zygotes/manager';
-import type { BenchmarkJob, BenchmarkSuite } from '../bench/jobs';
+import {
+  DEFAULT_SOCKET,
+  parseServerTiming,
+  SANDBOX_HEADER,
+  SERVER_TIMING_HEADER,
+  SOURCE_HEADER,
+  TIER_HEADER,
+  type BenchmarkJob,
+  type BenchmarkSuite,
+  type ErrorBody,
+  type FunctionInfo,
+  type Published,
+  type RunResult,
+  type StatsBody,
+  type StatusBody,
+  type ZygoteInfo,
+} from '../../../api';
+import { ApiError, toApiError } from './api-error';
 import { followEvents, FollowOptions } from './telemetry';
+
+export { ApiError };
 import { packFolder } from './pack';
 
-export const DEFAULT_SOCKET = '/run/sockpit/sockpitd.sock';
+export { DEFAULT_SOCKET };
+export type { FunctionInfo, RunResult } from '../../../api';
 
 export function socketFromEnv(explicit?: string): string {
   return explicit ?? process.env.SOCKPIT_SOCKET ?? DEFAULT_SOCKET;
-}
-
-export interface FunctionInfo {
-  name: string;
-  version: number;
-  /** the uid that deployed it: only it and root may redeploy, delete or read environment values */
-  owner: number;
-  /** where the client said the folder came from (shown only) */
-  source: string;
-  /** the environment's variable names (always) */
-  environmentKeys: string[];
-  /** the values: only for the owner or root, and only from getFunction and deploy */
-  environment?: Record<string, string>;
-  limits: Record<string, number>;
-  requirements: Array<{ name: string; version: string | null }>;
-  /** the resolved closure, name==version */
-  packages: string[];
-  deployedAt: string;
-}
-
-export interface RunResult {
-  status: number;
-  tier: string | null;
-  sandbox: string | null;
-  /** Server-Timing phases in ms */
-  timings: Record<string, number>;
-  /** the function's return value, when status is 200 */
-  result?: unknown;
-  /** the error body otherwise */
-  error?: ErrorBody['error'];
-}
-
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly detail?: unknown,
-  ) {
-    super(message);
-    this.name = 'ApiError';
-  }
 }
 
 export interface RawResponse {
@@ -97,7 +69,7 @@ export class SockpitClient {
 
   private async json<T>(method: string, path: string, body?: unknown): Promise<T> {
     const res = await this.request(method, path, body === undefined ? undefined : JSON.stringify(body));
-    if (res.status >= 400) throw toApiError(res);
+    if (res.status >= 400) throw errorOf(res);
     return (res.body.length ? JSON.parse(res.body.toString('utf8')) : undefined) as T;
   }
 
@@ -121,9 +93,9 @@ export class SockpitClient {
   /** Deploys a function folder already packed as a tar stream (`source` is only shown: the daemon never opens it). */
   async deployTar(name: string, tar: Readable | Buffer | Uint8Array, source?: string): Promise<FunctionInfo> {
     const headers: Record<string, string> = { 'content-type': 'application/x-tar' };
-    if (source !== undefined) headers['x-sockpit-source'] = encodeSource(source);
+    if (source !== undefined) headers[SOURCE_HEADER] = encodeSource(source);
     const res = await this.request('PUT', `/v1/functions/${encodeURIComponent(name)}`, Buffer.isBuffer(tar) || tar instanceof Uint8Array ? Buffer.from(tar) : tar, headers);
-    if (res.status >= 400) throw toApiError(res);
+    if (res.status >= 400) throw errorOf(res);
     return JSON.parse(res.body.toString('utf8')) as FunctionInfo;
   }
 
@@ -142,9 +114,9 @@ export class SockpitClient {
     const res = await this.request('POST', `/run/${encodeURIComponent(name)}`, body);
     const out: RunResult = {
       status: res.status,
-      tier: header(res, 'x-sockpit-tier'),
-      sandbox: header(res, 'x-sockpit-sandbox'),
-      timings: parseServerTiming(header(res, 'server-timing') ?? undefined),
+      tier: header(res, TIER_HEADER),
+      sandbox: header(res, SANDBOX_HEADER),
+      timings: parseServerTiming(header(res, SERVER_TIMING_HEADER) ?? undefined),
     };
     const parsed = res.body.length ? JSON.parse(res.body.toString('utf8')) : null;
     if (res.status === 200) out.result = parsed;
@@ -162,7 +134,7 @@ export class SockpitClient {
 
   async metrics(): Promise<string> {
     const res = await this.request('GET', '/metrics');
-    if (res.status >= 400) throw toApiError(res);
+    if (res.status >= 400) throw errorOf(res);
     return res.body.toString('utf8');
   }
 
@@ -200,11 +172,6 @@ function header(res: RawResponse, name: string): string | null {
   return Array.isArray(value) ? value[0] : value ?? null;
 }
 
-function toApiError(res: RawResponse): ApiError {
-  try {
-    const { error } = JSON.parse(res.body.toString('utf8')) as ErrorBody;
-    return new ApiError(res.status, error.code, error.message, error.detail);
-  } catch {
-    return new ApiError(res.status, 'internal', `HTTP ${res.status}: ${res.body.toString('utf8').slice(0, 200)}`);
-  }
+function errorOf(res: RawResponse): ApiError {
+  return toApiError(res.status, res.body.toString('utf8'));
 }

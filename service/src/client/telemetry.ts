@@ -2,9 +2,8 @@
 // Events) over the unix socket, with a streaming SSE parser that is free of I/O.
 
 import { Client } from 'undici';
-import type { Published } from '../telemetry/events';
-import type { StatsBody } from '../telemetry/stats';
-import { ApiError } from './index';
+import type { Published, StatsBody } from '../../../api';
+import { toApiError } from './api-error';
 
 /** One dispatched SSE message. */
 export interface SseMessage {
@@ -167,14 +166,5 @@ export async function followEvents(socket: string, onEvent: (event: Published) =
   } finally {
     signal?.removeEventListener('abort', abort);
     await client.destroy().catch(() => {});
-  }
-}
-
-function toApiError(status: number, text: string): ApiError {
-  try {
-    const { error } = JSON.parse(text) as { error: { code: string; message: string; detail?: unknown } };
-    return new ApiError(status, error.code, error.message, error.detail);
-  } catch {
-    return new ApiError(status, 'internal', `HTTP ${status}: ${text.slice(0, 200)}`);
   }
 }

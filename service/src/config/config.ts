@@ -2,6 +2,7 @@
 // Pure: reading the file is done by the caller (loadConfig in index.ts).
 
 import { parse as parseYaml } from 'yaml';
+import { DEFAULT_SOCKET } from '../../../api';
 import { SockpitError } from '../errors';
 import { parseCidr } from '../network/egress-rules';
 
@@ -125,7 +126,7 @@ export interface Config {
 }
 
 export const DEFAULT_CONFIG: Config = {
-  socket: '/run/sockpit/sockpitd.sock',
+  socket: DEFAULT_SOCKET,
   socketGroup: 'sockpit',
   stateDir: '/var/lib/sockpit',
   base: null,

@@ -23,22 +23,9 @@
 // - cgroup.kill (5.14) and cgroup.freeze (5.2): the cgroup driver falls back to freeze + SIGKILL of each member
 //   and to the v1 freezer (cgroups/driver.ts).
 
-export interface KernelProbe {
-  /** os.release() */
-  release: string;
-  /** the kernel's Landlock ABI, 0 when it has none */
-  landlockAbi: number;
-  /** whether root can make a user namespace (user.max_user_namespaces > 0) */
-  userns: boolean;
-  /** seccomp in the kernel and sockpit's filters written for this architecture */
-  seccomp: boolean;
-  /** cgroup.freeze in the v2 hierarchy sandboxes join (else the v1 freezer); none joined on a v1 or hybrid-v1 host */
-  cgroupFreeze: boolean;
-  /** cgroup.kill in the v2 hierarchy sandboxes join (else freeze + SIGKILL) */
-  cgroupKill: boolean;
-  /** pidfd_open works */
-  pidfd: boolean;
-}
+import type { KernelProbe, Protection } from '../../../api';
+
+export type { KernelProbe, Protection, ProtectionState } from '../../../api';
 
 export interface KernelPolicyConfig {
   networkMode: 'isolated' | 'host';
@@ -48,16 +35,6 @@ export interface KernelPolicyConfig {
    * runs the degraded paths on a new kernel, never a switch that adds anything). null: the kernel's.
    */
   assumeLandlockAbi: number | null;
-}
-
-export type ProtectionState = 'active' | 'covered' | 'missing';
-
-export interface Protection {
-  name: string;
-  state: ProtectionState;
-  /** what covers it when the kernel feature is not there */
-  coveredBy?: string;
-  detail: string;
 }
 
 export interface KernelPolicy {

@@ -18,8 +18,11 @@
 
 import fs from 'node:fs';
 import * as native from '../../../native';
+import type { NetnsPoolStats } from '../../../api';
 import { SockpitError, wrap } from '../errors';
 import { EgressHelper, EgressOptions, startEgress, updateHostAddresses } from './egress';
+
+export type { NetnsPoolStats } from '../../../api';
 
 export interface NetnsPoolOptions {
   /** namespaces with egress kept ready (or bare ones without egress); the pool refills to this many after hand-outs */
@@ -35,22 +38,6 @@ export interface NetnsPoolOptions {
   egress: EgressOptions | null;
   /** what the pool is for, in its error messages */
   name: string;
-}
-
-export interface NetnsPoolStats {
-  /** ready with egress (without egress: ready, loopback only) */
-  free: number;
-  /** ready, loopback only, for `network: none` functions (0 without egress: `free` are all bare) */
-  freeBare: number;
-  inUse: number;
-  /** being made, their egress being started: counted against max */
-  starting: number;
-  /** made on a call's path because none was ready (the pool was drained faster than it refills) */
-  madeOnDemand: number;
-  /** egress helpers (slirp4netns) running: one per namespace with egress, free or in use */
-  helpers: number;
-  /** namespaces discarded because their helper died, or could not be made ready */
-  failed: number;
 }
 
 /** What a namespace is for: with an egress path, or loopback only. */

@@ -1,8 +1,8 @@
 // Server-Sent Events framing of the bus, free of I/O (https://html.spec.whatwg.org/multipage/server-sent-events.html).
 
-import type { Published, SockpitEvent } from './events';
+import { EVENT_TYPES, type Published } from '../../../api';
 
-export const EVENT_TYPES: readonly SockpitEvent['type'][] = ['invocation', 'zygote', 'sandbox', 'pool', 'install', 'benchmark', 'function'];
+export { EVENT_TYPES };
 
 /** One event as an SSE message: `id: <seq>`, `event: <type>`, `data: <json>` and the blank line. */
 export function formatSseEvent(e: Published): string {

@@ -3,40 +3,11 @@
 // adds what only it knows (pool, package cache, live Zygotes, instances) when it takes a snapshot.
 
 import { percentile } from '../bench/stats';
-import type { EventBus, SockpitEvent, Tier, ZygoteEvent } from './events';
+import { TIERS, ZYGOTE_ACTIONS, type FunctionStats, type InstallCounts, type SockpitEvent, type StatsBody, type Tier, type TierStats, type ZygoteCounts } from '../../../api';
+import type { EventBus } from './events';
 
-export const TIERS: readonly Tier[] = ['warm', 'zygote', 'cold'];
-export const ZYGOTE_ACTIONS: readonly ZygoteEvent['action'][] = ['created', 'forked', 'evicted', 'died', 'frozen', 'thawed'];
-
-export interface TierStats {
-  count: number;
-  errors: number;
-  /** latency of phases.total in ms over the last `window` calls of the tier; null before the first call */
-  p50: number | null;
-  p90: number | null;
-  p99: number | null;
-  /** mean of phases.total in ms over every call since start; null before the first call */
-  mean: number | null;
-  /** calls the percentiles were computed from (at most the window size) */
-  window: number;
-  /** mean duration in ms of each phase over every call since start that reported it */
-  phases: Record<string, number>;
-}
-
-export interface FunctionStats {
-  count: number;
-  errors: number;
-  byTier: Record<Tier, number>;
-}
-
-export type ZygoteCounts = Record<ZygoteEvent['action'], number>;
-
-export interface InstallCounts {
-  ok: number;
-  failed: number;
-  /** mean install time in ms; null before the first install */
-  meanMs: number | null;
-}
+export { TIERS, ZYGOTE_ACTIONS };
+export type { FunctionStats, InstallCounts, StatsBody, TierStats, ZygoteCounts } from '../../../api';
 
 /** What the daemon passes in: live sizes the bus does not carry. */
 export interface StatsExtra {
@@ -45,25 +16,6 @@ export interface StatsExtra {
   /** live Zygote figures (count, memory...), merged into `zygotes` beside the event counts */
   zygotes: Record<string, unknown>;
   instances: unknown;
-}
-
-export interface StatsBody {
-  uptimeSeconds: number;
-  invocations: {
-    total: number;
-    errors: number;
-    byTier: Record<Tier, TierStats>;
-    /** share of calls served by each tier, 0..1 (all 0 before the first call) */
-    hitRates: Record<Tier, number>;
-  };
-  functions: Record<string, FunctionStats>;
-  zygotes: ZygoteCounts & Record<string, unknown>;
-  installs: InstallCounts;
-  pool: unknown;
-  cache: unknown;
-  instances: unknown;
-  /** requests by peer uid (SO_PEERCRED), added by the daemon */
-  requests?: import('../api/peers').RequestCounts;
 }
 
 export interface StatsOptions {

@@ -10,6 +10,7 @@
 // and the next request starts it again.
 
 import fs from 'node:fs';
+import type { ZygoteInfo, ZygoteStats } from '../../../api';
 import * as native from '../../../native';
 import { FunctionLimits } from '../config';
 import { SockpitError } from '../errors';
@@ -22,6 +23,8 @@ import type { ProcessHandle } from '../sandbox/process';
 import { Spare } from './spare';
 import { ForkRequest, ZygoteProcess } from './zygote';
 
+export type { ZygoteInfo, ZygoteStats } from '../../../api';
+
 
 export interface ZygoteManagerOptions {
   budgetBytes: number;
@@ -32,21 +35,6 @@ export interface ZygoteManagerOptions {
   /** limits a spare's sandbox is made with (a function's defaults: most calls then change none) */
   spareLimits: FunctionLimits;
 }
-
-export interface ZygoteInfo {
-  id: string;
-  parent: string | null;
-  packages: string[];
-  state: 'starting' | 'running' | 'frozen' | 'dead';
-  pid: number | null;
-  hits: number;
-  memoryBytes: number;
-  children: string[];
-  functions: string[];
-  lastUsed: string;
-}
-
-export type ZygoteStats = { count: number; memoryBytes: number; processes: number };
 
 export interface ForkedInstance {
   /** the new instance's sandbox, now the caller's */

@@ -105,7 +105,7 @@ test('published events arrive in order with their ids; the stream unsubscribes w
   const live: SockpitEvent[] = [
     inv('hello', 2),
     { type: 'zygote', action: 'created', id: 'z1', parent: null, packages: ['numpy==1.26.4'] },
-    { type: 'pool', size: 4, free: 3, inUse: 1 },
+    { type: 'function', action: 'deployed', name: 'hello', version: 4 },
     inv('other', 3, { tier: 'warm' }),
     { type: 'install', package: 'numpy==1.26.4', ok: true, ms: 900 },
   ];
@@ -130,7 +130,7 @@ test('published events arrive in order with their ids; the stream unsubscribes w
 
 test('Last-Event-ID replays the missed events, then the live ones; ?types filters', async () => {
   const before = s.bus.publish(inv('a', 1));
-  const missed = [s.bus.publish(inv('b', 1)), s.bus.publish({ type: 'pool', size: 1, free: 1, inUse: 0 }), s.bus.publish(inv('c', 1))];
+  const missed = [s.bus.publish(inv('b', 1)), s.bus.publish({ type: 'function', action: 'removed', name: 'gone', version: null }), s.bus.publish(inv('c', 1))];
 
   // by hand, as an EventSource reconnecting would: the header, not the query
   const client = new Client('http://sockpitd', { socketPath: s.socket, bodyTimeout: 0 });
@@ -145,7 +145,7 @@ test('Last-Event-ID replays the missed events, then the live ones; ?types filter
     }
     const ids = [...text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
     assert.deepEqual(ids, missed.map((e) => e.seq));
-    assert.match(text, new RegExp(`^id: ${missed[1].seq}\nevent: pool\ndata: \\{.*"free":1.*\\}$`, 'm'));
+    assert.match(text, new RegExp(`^id: ${missed[1].seq}\nevent: function\ndata: \\{.*"name":"gone".*\\}$`, 'm'));
     res.body.destroy();
   } finally {
     await client.destroy();
@@ -158,7 +158,7 @@ test('Last-Event-ID replays the missed events, then the live ones; ?types filter
     types: ['invocation'],
     onEach: (e) => {
       if (e.seq === missed[2].seq) {
-        s.bus.publish({ type: 'pool', size: 2, free: 2, inUse: 0 });
+        s.bus.publish({ type: 'function', action: 'deployed', name: 'filtered-out', version: 1 });
         s.bus.publish(live);
       }
     },
