@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import * as native from '../../../native';
-import { encodeCall, encodeFrame, FrameDecoder, parseReply } from '../../src/sandbox/framing';
+import { decodeReply as parseReply, encodeCall, encodeFrame, FrameDecoder } from '../../src/protocol';
 import { RUNTIME_DIR } from '../../src/paths';
 
 /** Starts a runtime script with one end of a socketpair at fd 3; returns our end as a socket. */
