@@ -27,7 +27,8 @@ HANDLER_DIR = "/handler"
 def _load_protocol():
     """protocol.py, from beside this file, as the module _sockpit_protocol: sys.path stays as it was (it is the
     function's), and a function's own module named protocol is not shadowed. Loaded once: an instance forked
-    from a Zygote finds it in sys.modules (zygote.py imported this file)."""
+    from a Zygote finds it in sys.modules (zygote.py imported this file). A cold instance loads the bytecode
+    `npm run build` compiled (build:runtime) when it is there: 0.06 ms, where compiling the file takes 1.2."""
     name = "_sockpit_protocol"
     if name not in sys.modules:
         path = f"{os.path.dirname(os.path.abspath(__file__))}/protocol.py"
