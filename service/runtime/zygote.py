@@ -1,23 +1,14 @@
 """A Zygote: a Python process that has imported a set of packages and forks new instances (or child Zygotes)
 on request, so they start with those imports done.
 
-sockpitd talks to it over fd 3, a stream socket; every message either way is a 4-byte big-endian length and
-a JSON object. A request is sent in one sendmsg with its fds attached, so they arrive with its first bytes
-(the kernel never hands out fds with bytes of another message).
-  request  {"op": "fork", "id": str, "kind": "instance" | "zygote" | "spare", "paths": [sys.path entries],
-            "imports": [top-level modules, kind zygote], "env": {..., kind instance},
-            "uid": int, "gid": int, "hostname": str, "netns": 0 | 1, "cgroups": int}
-           fds [channel, output, root, a network namespace ("netns": 1), cgroup join files ("cgroups" of them)]
-  replies, all tagged with the request's id, on this same socket:
-           {"id", "pid": <the new process in the Zygotes' PID namespace>}  from the Zygote, once it forked
-           {"id", "joined": true}  from the new process, once it is in its cgroups (sockpitd finds it there)
-           {"id", "ready": true, "import_ms"?} or {"id", "ready": false, "error"}  from the new process
-           {"id", "ok": false, "error"}  from the Zygote, for a request it refuses
-  At start-up the first Zygote says {"id": "start", "ready": true}.
-The new process then speaks on the channel it was given: an instance serves calls (instance.py), a Zygote
-serves fork requests (this file).
+sockpitd talks to it over fd 3, a stream socket: fork requests come in (with their fds, in the same sendmsg,
+so they arrive with the request's first bytes: the kernel never hands out fds with bytes of another message),
+and the answers go out, from the Zygote (pid, refused) and from each new process (joined, ready, failed), all
+tagged with the request's id. The messages are protocol.py's. At start-up the first Zygote says ready with the
+id "start". The new process then speaks on the channel it was given: an instance serves calls (instance.py), a
+Zygote serves fork requests (this file).
 
-The fork (DESIGN.md, "Fork protocol") is one fork. For an instance the Zygote first unshares its PID namespace
+The fork (docs/ARCHITECTURE.md, "Protocol") is one fork. For an instance the Zygote first unshares its PID namespace
 for children, so the instance is born PID 1 of a namespace of its own, and right after the fork joins its own
 namespace again through PID_NS_FD, a handle on it the first Zygote was started with and every Zygote inherits (setns
 on the active namespace: allowed because every Zygote lives in a PID namespace owned by its user namespace,
@@ -42,7 +33,6 @@ import base64
 import ctypes
 import errno
 import gc
-import json
 import os
 import resource
 import signal
@@ -64,6 +54,7 @@ _FRESH_RLIMITS = {limit: resource.getrlimit(limit) for limit in {getattr(resourc
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # /sockpit in a sandbox
 import instance  # noqa: E402  imported once here, so no forked instance pays for it
+from instance import protocol  # noqa: E402  loaded by instance (it says how)
 
 CONTROL_FD = 3
 PID_NS_FD = 4  # every Zygote's handle on the PID namespace they all live in (sockpitd's spawn installs it, forks inherit it)
@@ -80,7 +71,6 @@ CAP_KILL, CAP_NET_ADMIN, CAP_NET_RAW = 5, 12, 13
 LINUX_CAPABILITY_VERSION_3 = 0x20080522
 NS_GET_NSTYPE = 0xB703
 MAX_FDS = 64
-MAX_REQUEST = 1 << 20
 
 libc = ctypes.CDLL(None, use_errno=True)
 
@@ -186,11 +176,6 @@ def check(result, what):
         raise OSError(err, f"{what}: {os.strerror(err)}")
 
 
-def frame(obj):
-    payload = json.dumps(obj).encode()
-    return len(payload).to_bytes(4, "big") + payload
-
-
 def write_all(fd, data):
     view = memoryview(data)
     while view:
@@ -203,24 +188,17 @@ def import_all(modules):
 
 
 class Request:
-    """A fork request: for an instance, a Zygote or a spare."""
-
-    KINDS = ("instance", "zygote", "spare")
+    """A fork request (protocol.py's message): for an instance, a Zygote or a spare, with the fds it came with.
+    The fields sockpitd leaves out take their defaults here."""
 
     def __init__(self, header, fds):
         self.header = header
-        self.id = str(header.get("id", ""))
-        self.kind = header.get("kind")
-        if header.get("op") != "fork":
-            raise ValueError(f"a Zygote serves fork requests only, not {header.get('op')!r}")
-        if self.kind not in self.KINDS:
-            raise ValueError(f"unknown fork kind {self.kind!r}")
-        netns = int(header.get("netns", 0))
-        if netns not in (0, 1):
-            raise ValueError(f"netns is 0 or 1, not {netns}")
-        need = 3 + netns + int(header.get("cgroups", 0))
+        self.id = header["id"]
+        self.kind = header["kind"]
+        netns = header.get("netns", 0)
+        need = 3 + netns + header.get("cgroups", 0)
         if len(fds) != need:
-            raise ValueError(f"a {self.kind} fork needs {need} fds, got {len(fds)}")
+            raise protocol.ProtocolError(f"a {self.kind} fork needs {need} fds, got {len(fds)}", self.id)
         self.fds = fds
         self.channel, self.output, self.root = fds[0], fds[1], fds[2]
         self.netns = fds[3] if netns else None
@@ -236,7 +214,7 @@ def child(req):
     try:
         for fd in req.cgroups:
             os.write(fd, b"0")  # v1 tasks: a single-threaded process moves itself without the global lock
-        write_all(report, frame({"id": req.id, "joined": True}))
+        write_all(report, protocol.encode_answer({"type": "joined", "id": req.id}))
         if req.netns is not None:
             check(libc.setns(req.netns, CLONE_NEWNET), "setns(CLONE_NEWNET)")
         check(libc.unshare(CLONE_NEWUTS | CLONE_NEWIPC), "unshare")
@@ -266,7 +244,7 @@ def child(req):
         # a Zygote keeps PID_NS_FD (its fork path); an instance or a spare has no use for it
         os.closerange(PID_NS_FD + 1 if req.kind == "zygote" else CONTROL_FD + 1, report)
         os.closerange(report + 1, 65536)
-        ready = {"id": req.id, "ready": True}
+        ready = {"type": "ready", "id": req.id}
         if req.kind == "zygote":
             started = time.perf_counter()
             import_all(req.header.get("imports", []))
@@ -276,12 +254,12 @@ def child(req):
             enter_as_instance(int(req.header["uid"]), int(req.header["gid"]))
             if req.kind == "spare":
                 instance.warm_up()
-        write_all(report, frame(ready))
+        write_all(report, protocol.encode_answer(ready))
         os.close(report)
     except BaseException as exc:
         try:
             detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-            write_all(report, frame({"id": req.id, "ready": False, "error": detail}))
+            write_all(report, protocol.encode_answer({"type": "failed", "id": req.id, "error": detail}))
         finally:
             os._exit(1)
     if req.kind == "zygote":
@@ -314,7 +292,7 @@ def read_request(sock):
     """One framed message and the fds that came with its first bytes: (body, fds), or None at EOF."""
     head, fds, _flags, _addr = socket.recv_fds(sock, 4, MAX_FDS)
     size = int.from_bytes(head, "big") if len(head) == 4 else 0
-    body = read_exact(sock, size) if size <= MAX_REQUEST else None
+    body = read_exact(sock, size) if size <= protocol.MAX_FORK_REQUEST else None
     if len(head) < 4 or body is None:
         for fd in fds:
             os.close(fd)
@@ -345,28 +323,20 @@ def serve():
         if message is None:
             return  # sockpitd closed the socket (or broke the framing): this Zygote is done
         body, fds = message
-        req_id = ""
         try:
-            try:
-                header = json.loads(body)
-            except ValueError:
-                raise ValueError("a Zygote serves fork requests only: this message is not one") from None
-            if not isinstance(header, dict):
-                raise ValueError("a fork request is a JSON object")
-            req_id = str(header.get("id", ""))
-            req = Request(header, fds)
-        except (ValueError, TypeError) as exc:
+            req = Request(protocol.decode_fork_request(body), fds)
+        except protocol.ProtocolError as exc:
             for fd in fds:
                 os.close(fd)
-            write_all(CONTROL_FD, frame({"id": req_id, "ok": False, "error": str(exc)}))
+            write_all(CONTROL_FD, protocol.encode_answer({"type": "refused", "id": exc.request_id, "error": str(exc)}))
             continue
         try:
-            answer = {"id": req.id, "pid": fork(own_pid_ns, req.kind != "zygote", lambda: child(req))}
+            answer = {"type": "pid", "id": req.id, "pid": fork(own_pid_ns, req.kind != "zygote", lambda: child(req))}
         except OSError as exc:
-            answer = {"id": req.id, "ready": False, "error": f"fork: {exc}"}
+            answer = {"type": "failed", "id": req.id, "error": f"fork: {exc}"}
         for fd in req.fds:
             os.close(fd)
-        write_all(CONTROL_FD, frame(answer))
+        write_all(CONTROL_FD, protocol.encode_answer(answer))
 
 
 # Landlock (DESIGN.md "Privilege"): what a Zygote, and everything forked from it, may read. Root inside the
@@ -422,7 +392,7 @@ def main():
     drop_capabilities()
     install_filter(_SERVING_FILTER, _SERVING_FILTER_BUF)
     landlock()
-    write_all(CONTROL_FD, frame({"id": "start", "ready": True}))
+    write_all(CONTROL_FD, protocol.encode_answer({"type": "ready", "id": "start"}))
     serve()
 
 

@@ -10,7 +10,7 @@ import { SockpitError, badRequest } from '../errors';
 import type { FunctionRecord } from '../functions/store';
 import { Invocation, InvocationFailure } from '../provision/provisioner';
 import { toErrorResponse } from './errors';
-import { ErrorBody, parseErrorBody } from '../sandbox/framing';
+import { decodeErrorBody, ErrorBody } from '../protocol';
 import { registerTelemetryRoutes, TelemetryDeps } from './telemetry-routes';
 import { BenchmarkDeps, registerBenchmarkRoutes } from './benchmark-routes';
 import { Peer, PeerAudit, printable } from './peers';
@@ -218,7 +218,7 @@ function eventBytes(body: unknown): Buffer {
 function functionError(run: Invocation): SockpitError {
   let detail: ErrorBody = {};
   try {
-    detail = parseErrorBody(run.body); // flat and bounded: the instance checked it before (framing.ts)
+    detail = decodeErrorBody(run.body); // flat and bounded: the instance checked it before (protocol/instance-messages.ts)
   } catch {
     detail = { message: run.body.toString('utf8') };
   }

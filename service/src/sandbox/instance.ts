@@ -1,11 +1,12 @@
 // A running instance host (service/runtime/instance.py) seen from the daemon: its process, the daemon's end of
-// the socketpair it talks over, and the tail of what it printed. One call at a time.
+// the socketpair it talks over (its messages: protocol/instance-messages.ts), and the tail of what it printed.
+// One call at a time.
 
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { SockpitError } from '../errors';
 import { ExitStatus, ProcessHandle } from './process';
-import { encodeCall, encodeSetup, ForeignReply, FrameDecoder, InstanceReply, parseReply } from './framing';
+import { decodeReply, encodeCall, encodeSetup, ForeignReply, FrameDecoder, Reply } from '../protocol';
 
 const OUTPUT_TAIL_BYTES = 16 * 1024;
 
@@ -15,7 +16,7 @@ interface PendingCall {
   /** the request id its reply must carry: unguessable, so code in the instance can't answer a call ahead */
   id: string;
   sentAt: number;
-  resolve: (reply: InstanceReply) => void;
+  resolve: (reply: Reply) => void;
   reject: (err: Error) => void;
 }
 
@@ -64,7 +65,7 @@ export class Instance {
   }
 
   /** Sends one event and resolves with the reply. Rejects (instance_died) if the instance exits first. */
-  call(event: Buffer): Promise<InstanceReply> {
+  call(event: Buffer): Promise<Reply> {
     if (!this.alive) return Promise.reject(new SockpitError('instance_died', 'the instance has exited'));
     if (this.pending) return Promise.reject(new SockpitError('internal', 'the instance is already serving a call'));
     return new Promise((resolve, reject) => {
@@ -114,9 +115,9 @@ export class Instance {
         this.refuse(); // a reply nobody asked for (a late one): the instance is not following the protocol
         return;
       }
-      let reply: InstanceReply;
+      let reply: Reply;
       try {
-        reply = parseReply(frame, pending.id);
+        reply = decodeReply(frame, pending.id);
       } catch (err) {
         const what = err instanceof ForeignReply ? 'spoke out of turn' : 'sent a malformed reply';
         pending.reject(new SockpitError('instance_died', `the instance ${what}: ${(err as Error).message}; it was killed`));

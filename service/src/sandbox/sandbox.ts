@@ -12,7 +12,7 @@ import type { Cgroup, CgroupDriver, CgroupPool, Limits } from '../cgroups';
 import { findEgressTools, type EgressOptions } from '../network/egress';
 import { HostAddressWatch } from '../network/host-addresses';
 import { NetnsPool, NetnsPoolStats } from '../network/netns-pool';
-import { InstanceReply, parseErrorBody } from './framing';
+import { decodeErrorBody, Reply } from '../protocol';
 import { Instance } from './instance';
 import { killPending, ProcessHandle } from './process';
 import { buildFilter, filtersSupported } from './seccomp';
@@ -353,7 +353,7 @@ export class SandboxFactory {
 export class Sandbox {
   instance: Instance | null = null;
   /** the reply to an event sent ahead (sendAhead), which the next call() waits for instead of sending */
-  private ahead: Promise<InstanceReply> | null = null;
+  private ahead: Promise<Reply> | null = null;
   private destroying: Promise<void> | null = null;
   private oomBaseline: number;
   frozen = false;
@@ -431,7 +431,7 @@ export class Sandbox {
    * One call with the sandbox's timeout. A timeout, an OOM kill or a crash leaves the sandbox dead: the caller
    * destroys it. A function that raised leaves it healthy.
    */
-  async call(event: Buffer): Promise<InstanceReply> {
+  async call(event: Buffer): Promise<Reply> {
     const instance = this.instance;
     if (!instance) throw new SockpitError('internal', `sandbox ${this.id} has no instance`);
     let timer: NodeJS.Timeout | undefined;
@@ -447,7 +447,7 @@ export class Sandbox {
       const reply = await Promise.race([sent, timeout]);
       if (reply.status === 'error' && isMemoryError(reply.body)) {
         throw new SockpitError('out_of_memory', `the function ran out of memory (limit ${this.spec.limits.memoryMb} MB)`, {
-          detail: parseErrorBody(reply.body),
+          detail: decodeErrorBody(reply.body),
         });
       }
       return reply;
@@ -552,7 +552,7 @@ function poolLimits(limits: FunctionLimits): Limits {
 
 function isMemoryError(body: Buffer): boolean {
   try {
-    return parseErrorBody(body).type === 'MemoryError';
+    return decodeErrorBody(body).type === 'MemoryError';
   } catch {
     return false;
   }

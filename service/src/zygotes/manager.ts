@@ -334,7 +334,7 @@ export class ZygoteManager {
       const members = () => this.factory.driver.members(sandbox.cgroup);
       const netns = sandbox.netns ? [sandbox.netns.fd] : [];
       const fds = [...ends, root, ...netns, ...join];
-      return await this.thawedFor(process, node, () => process.fork({ ...request, netns: netns.length }, fds, join.length, members, onProcess));
+      return await this.thawedFor(process, node, () => process.fork({ ...request, netns: sandbox.netns ? 1 : 0 }, fds, join.length, members, onProcess));
     } finally {
       for (const fd of [...ends, root]) fs.closeSync(fd);
     }

@@ -1,31 +1,18 @@
 // A running Zygote seen from the daemon: its process, its sandbox, the control socket that fork requests go
-// out on (with their fds) and every answer comes back on (service/runtime/zygote.py), and its spares.
+// out on (with their fds) and every answer comes back on (service/runtime/zygote.py; the messages:
+// protocol/zygote-messages.ts), and its spares.
 // Every request has a timeout; a Zygote that dies fails everything pending at once and ends its spares.
 
 import net from 'node:net';
 import * as native from '../../../native';
 import { findByInnerPid, ProcessHandle } from '../sandbox/process';
 import { SockpitError } from '../errors';
-import { encodeFrame, FrameDecoder } from '../sandbox/framing';
-import { Answer, MAX_ANSWER_BYTES, parseAnswer } from './answer';
+import { Answer, decodeAnswer, encodeForkRequest, ForkRequest as ForkRequestMessage, FrameDecoder, MAX_ANSWER_BYTES, ReadyAnswer } from '../protocol';
 import type { Sandbox } from '../sandbox/sandbox';
 import { Spare } from './spare';
 
-export interface ForkRequest {
-  /** a spare: an instance made ahead, with no function yet (spare.ts) */
-  kind: 'instance' | 'zygote' | 'spare';
-  /** sys.path entries for the new process */
-  paths: string[];
-  /** top-level modules a new Zygote imports */
-  imports?: string[];
-  /** the environment of a new instance */
-  env?: Record<string, string>;
-  uid: number;
-  gid: number;
-  hostname: string;
-  /** 1: a network namespace fd follows the root fd, which the new process joins; 0: it keeps its parent's */
-  netns?: number;
-}
+/** what the caller of fork() says of the new process: the fork request but for what fork() adds */
+export type ForkRequest = Omit<ForkRequestMessage, 'type' | 'id' | 'cgroups' | 'netns'> & { netns?: 0 | 1 };
 
 export interface Forked {
   /** the new process (watched from the moment it reported its pid) */
@@ -46,7 +33,7 @@ interface Pending {
   joined?: boolean;
   process?: ProcessHandle;
   /** the new process's ready message, when it overtook its parent's pid message */
-  earlyReady?: Answer;
+  earlyReady?: ReadyAnswer;
   /** called with the new process as soon as it is found, before it is ready */
   onProcess?: (process: ProcessHandle) => void;
 }
@@ -130,10 +117,9 @@ export class ZygoteProcess {
   fork(request: ForkRequest, fds: number[], cgroups: number, members: () => number[], onProcess?: (process: ProcessHandle) => void): Promise<Forked> {
     if (!this.alive) return Promise.reject(new SockpitError('instance_died', `the Zygote ${this.exitReason}`));
     const id = `f${++this.seq}`;
-    const header = { op: 'fork', id, cgroups, ...request };
     const answer = this.expect(id, { members, onProcess });
     try {
-      native.sendFds(this.controlFd, encodeFrame(Buffer.from(JSON.stringify(header))), fds);
+      native.sendFds(this.controlFd, encodeForkRequest({ ...request, id, netns: request.netns ?? 0, cgroups }), fds);
     } catch (err) {
       const p = this.pending.get(id);
       if (p) this.settle(id, p, new SockpitError('instance_died', `Can't send a fork request to the Zygote: ${(err as Error).message}`));
@@ -247,7 +233,7 @@ export class ZygoteProcess {
     for (const frame of frames) {
       let answer: Answer;
       try {
-        answer = parseAnswer(frame);
+        answer = decodeAnswer(frame);
       } catch (err) {
         this.outOfTurn(`a malformed answer: ${(err as Error).message}`);
         return;
@@ -261,24 +247,32 @@ export class ZygoteProcess {
         this.outOfTurn(`an answer to request ${JSON.stringify(id)}, which was never sent`);
         return;
       }
-      if (typeof answer.pid === 'number' && answer.pid > 0) {
-        p.innerPid = answer.pid;
-        this.track(id, p);
-      } else if (answer.joined === true) {
-        p.joined = true;
-        this.track(id, p);
-      } else if (answer.ok === false) this.settle(id, p, new SockpitError('bad_request', `the Zygote refused: ${answer.error}`));
-      else if (answer.ready === false) this.settle(id, p, new SockpitError('internal', `the forked process failed: ${answer.error}`));
-      else if (answer.ready === true) {
-        // the new process and its Zygote write independently: its ready may come before the Zygote's pid
-        if (!p.process) p.earlyReady = answer;
-        else this.settle(id, p, { process: p.process, importMs: importMsOf(p, answer) });
+      switch (answer.type) {
+        case 'pid':
+          p.innerPid = answer.pid;
+          this.track(id, p);
+          break;
+        case 'joined':
+          p.joined = true;
+          this.track(id, p);
+          break;
+        case 'refused':
+          this.settle(id, p, new SockpitError('bad_request', `the Zygote refused: ${answer.error}`));
+          break;
+        case 'failed':
+          this.settle(id, p, new SockpitError('internal', `the forked process failed: ${answer.error}`));
+          break;
+        case 'ready':
+          // the new process and its Zygote write independently: its ready may come before the Zygote's pid
+          if (!p.process) p.earlyReady = answer;
+          else this.settle(id, p, { process: p.process, importMs: importMsOf(p, answer) });
+          break;
       }
     }
   }
 }
 
 /** a Zygote's import time, never more than the daemon saw pass since it sent the request */
-function importMsOf(p: Pending, answer: Answer): number | undefined {
-  return answer.import_ms === undefined ? undefined : Math.min(answer.import_ms, performance.now() - p.sentAt);
+function importMsOf(p: Pending, answer: ReadyAnswer): number | undefined {
+  return answer.importMs === undefined ? undefined : Math.min(answer.importMs, performance.now() - p.sentAt);
 }

@@ -8,17 +8,22 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import * as native from '../../../native';
-import { encodeCall, encodeFrame, FrameDecoder, parseReply } from '../../src/sandbox/framing';
+import { decodeReply as parseReply, encodeCall, encodeFrame, FrameDecoder } from '../../src/protocol';
 import { RUNTIME_DIR } from '../../src/paths';
 
-/** Starts a runtime script with one end of a socketpair at fd 3; returns our end as a socket. */
+/**
+ * Starts a runtime script with one end of a socketpair at fd 3 (and, at fd 4, a handle on a PID namespace:
+ * zygote.py's PID_NS_FD, which it checks first); returns our end as a socket.
+ */
 function startRuntime(script: string) {
   const [ours, theirs] = native.socketpair();
+  const pidNamespace = fs.openSync('/proc/self/ns/pid', 'r');
   const child = spawn('/usr/bin/python3', ['-S', '-I', '-B', path.join(RUNTIME_DIR, script)], {
-    stdio: ['ignore', 'ignore', 'pipe', theirs],
+    stdio: ['ignore', 'ignore', 'pipe', theirs, pidNamespace],
     cwd: '/tmp',
   });
   fs.closeSync(theirs);
+  fs.closeSync(pidNamespace);
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   const socket = new net.Socket({ fd: ours, readable: true, writable: true });
