@@ -49,7 +49,7 @@ export interface RawSpawnOptions {
   rlimits?: RawRlimits;
   /** the child's umask (0 to 0o777); default: the parent's */
   umask?: number;
-  /** empty the capability bounding set before the uid change (an unprivileged instance: docs/sandbox-entry.md) */
+  /** empty the capability bounding set before the uid change (an unprivileged instance: docs/ARCHITECTURE.md "Entering a sandbox") */
   clearBoundingSet?: boolean;
   /** a new user namespace with these /proc/<pid>/uid_map and gid_map contents, written before the child goes on */
   userns?: { uidMap: string; gidMap: string };

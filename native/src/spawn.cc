@@ -1,6 +1,6 @@
 // Starts one process into a lean container: clone3 (fork semantics, a pidfd, PID/UTS/IPC namespaces as asked),
 // then in the child join the cgroups, chroot, install fds, set limits, drop privileges and exec. For an instance
-// this is docs/sandbox-entry.md's checklist, which zygote.py child() runs too for a forked one: change them together.
+// this is the checklist of docs/ARCHITECTURE.md "Entering a sandbox", which zygote.py child() runs too for a forked one: change them together.
 //
 // Node is multithreaded, so between clone3 and execve the child may only make raw, async-signal-safe system
 // calls: every string, array and struct it needs is built before clone3, and it reports a failure as
@@ -156,7 +156,7 @@ struct Plan {
   std::vector<Limit> limits;
   // the file mode creation mask, or -1: the parent's
   int fileMask = -1;
-  // empty the capability bounding set before the uid change (docs/sandbox-entry.md)
+  // empty the capability bounding set before the uid change (docs/ARCHITECTURE.md "Entering a sandbox")
   bool clearBoundingSet = false;
   bool dieWithParent = false;
   // A new user namespace: the parent writes these maps, then releases the child through syncRead.

@@ -26,7 +26,7 @@ what a first call runs are all done before a call comes. It then waits on its ch
 with no environment. For a call, sockpitd mounts the function's code into the spare's sandbox, sets its
 limits and writes the function's environment and f.py's bytecode (instance.py, frame "S") and the call into
 the channel: a call wakes one process, which has almost nothing left to do. A spare has no parent-death signal (no forked
-instance has one: docs/sandbox-entry.md), so it outlives its Zygote: sockpitd kills it with its Zygote.
+instance has one: docs/ARCHITECTURE.md "Entering a sandbox"), so it outlives its Zygote: sockpitd kills it with its Zygote.
 """
 
 import base64
@@ -126,7 +126,7 @@ def drop_capabilities():
 
 
 def enter_as_instance(uid, gid):
-    """The end of docs/sandbox-entry.md for a forked instance or spare, in the checklist's order (the addon's
+    """The end of docs/ARCHITECTURE.md "Entering a sandbox" for a forked instance or spare, in the checklist's order (the addon's
     RunChild does the same for a cold one): a fork inherits whatever its Zygote's package code changed, so each
     item is set here, never inherited. Runs after chroot, Landlock and the fds; as root of the Zygotes' user
     namespace until the uid change."""
@@ -208,7 +208,7 @@ class Request:
 def child(req):
     """The new process: joins its cgroups, unshares UTS and IPC, chroots, drops privileges (an instance or a
     spare), says it is ready, then serves: as an instance, a Zygote, or a spare waiting for its instance.
-    An instance or a spare runs docs/sandbox-entry.md's checklist in its order, as the addon's spawn does for a
+    An instance or a spare runs the checklist of docs/ARCHITECTURE.md "Entering a sandbox" in its order, as the addon's spawn does for a
     cold one: change a step here and there together."""
     report = os.dup(CONTROL_FD)  # the Zygote's socket, kept above the fds set up below until ready is said
     try:
@@ -339,7 +339,7 @@ def serve():
         write_all(CONTROL_FD, protocol.encode_answer(answer))
 
 
-# Landlock (DESIGN.md "Privilege"): what a Zygote, and everything forked from it, may read. Root inside the
+# Landlock (docs/ARCHITECTURE.md "Entering a sandbox"): what a Zygote, and everything forked from it, may read. Root inside the
 # Zygote's user namespace may chroot, so code imported here could leave its chroot; Landlock rules are tied to
 # inodes, not paths, so wherever it lands it can still only read beneath the base image, on which everything a
 # sandbox sees is mounted. Writes are left to the file modes: the scratch a sandbox writes to is a bind mount,

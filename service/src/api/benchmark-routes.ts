@@ -1,4 +1,4 @@
-// POST /v1/benchmarks, GET /v1/benchmarks and GET /v1/benchmarks/:id (DESIGN.md "The API"): run a benchmark
+// POST /v1/benchmarks, GET /v1/benchmarks and GET /v1/benchmarks/:id (README "API"): run a benchmark
 // suite as a job, list the jobs (newest first), show one. Progress streams as `benchmark` events.
 
 import type { FastifyInstance } from 'fastify';

@@ -1,4 +1,4 @@
-// The HTTP/1.1 + JSON API over the unix socket (DESIGN.md "The API"). Routes validate their input and answer
+// The HTTP/1.1 + JSON API over the unix socket (README "API"). Routes validate their input and answer
 // every error with the one error body of api/errors.ts; nothing a request sends may crash the daemon.
 
 import { isUtf8 } from 'node:buffer';

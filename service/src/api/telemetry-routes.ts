@@ -1,4 +1,4 @@
-// GET /v1/stats, GET /metrics and GET /v1/events (Server-Sent Events) of DESIGN.md "The API".
+// GET /v1/stats, GET /metrics and GET /v1/events (Server-Sent Events) of the API (README "API").
 //
 // The event stream: `id: <seq>`, `event: <type>`, `data: <json>` per event. A client that reconnects with
 // Last-Event-ID (or asks ?since=N) first gets what it missed that the bus still keeps, then the live events, in

@@ -1,4 +1,4 @@
-// Who may do what to a function (DESIGN.md "Ownership"): it belongs to the uid that deployed it (SO_PEERCRED of
+// Who may do what to a function (README "Threat model"): it belongs to the uid that deployed it (SO_PEERCRED of
 // the API connection). Any member of the socket's group may list and invoke it; only its owner and root may
 // redeploy it, delete it or read its environment's values. Pure.
 

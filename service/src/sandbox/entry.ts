@@ -1,4 +1,4 @@
-// What every instance is given on entering its sandbox, whichever path starts it (docs/sandbox-entry.md). The
+// What every instance is given on entering its sandbox, whichever path starts it (docs/ARCHITECTURE.md "Entering a sandbox"). The
 // addon's spawn applies it to a cold instance and to the first Zygote; the first Zygote records what it was given
 // before anything else runs in it (zygote.py, _FRESH_*), and every Zygote sets it again in each instance it forks,
 // so a package a Zygote imported cannot pass a changed value on.

@@ -94,7 +94,7 @@ test("zygote-serving: stacked on the Zygotes once they hold their PID namespace,
   for (const nr of [SYS.read, SYS.setns, SYS.clone, SYS.unshare]) assert.equal(run(z, nr), ALLOW, `syscall ${nr}`);
 });
 
-test('instances refuse pidfd_open too: a forked instance has it refused by its Zygotes\' filter, so a cold one must (docs/sandbox-entry.md)', () => {
+test('instances refuse pidfd_open too: a forked instance has it refused by its Zygotes\' filter, so a cold one must (docs/ARCHITECTURE.md "Entering a sandbox")', () => {
   assert.equal(run(buildFilter('instance'), 434, 1), EPERM, 'pidfd_open');
 });
 

@@ -95,7 +95,7 @@ const CLONE_NEWUSER = 0x10000000;
 const CLONE_NEWPID = 0x20000000;
 const CLONE_NEWNET = 0x40000000;
 const ALL_NAMESPACES = CLONE_NEWTIME | CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET;
-/** what a Zygote may still create: the cheap namespaces of DESIGN.md */
+/** what a Zygote may still create: the cheap namespaces (docs/ARCHITECTURE.md) */
 const ZYGOTE_NAMESPACES = CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
 
 const ALWAYS_DENIED = [
@@ -133,7 +133,7 @@ export function rulesFor(profile: Profile): Rules {
   if (profile === 'instance') {
     return {
       // pidfd_open: a forked instance has it refused by the Zygotes' filters stacked under its own; a cold one
-      // must be refused it too, so both paths enforce one policy (docs/sandbox-entry.md)
+      // must be refused it too, so both paths enforce one policy (docs/ARCHITECTURE.md "Entering a sandbox")
       deny: [...ALWAYS_DENIED, 'chroot', 'unshare', 'sethostname', 'pidfd_open'],
       denyFlags: { clone: ALL_NAMESPACES },
       enosys: ['clone3'],

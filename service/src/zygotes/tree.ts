@@ -1,7 +1,7 @@
 // The Zygote lineage as data: which Zygote serves a package set, when to grow the tree, what to evict. Pure:
 // processes, clocks and memory readings are passed in, so every rule here is unit-tested.
 //
-// Rules (the SOCK paper's, DESIGN.md "Zygotes"):
+// Rules (the SOCK paper's, docs/ARCHITECTURE.md):
 // - match: for a function needing package set P, the Zygote whose set S is a subset of P with the most
 //   packages; never one holding a package the function did not ask for (its import-time code is untrusted).
 //   Ties: the most recently used.

@@ -1,4 +1,4 @@
-// The sandbox entry checklist (docs/sandbox-entry.md) holds on both paths: a cold instance (the addon's spawn,
+// The sandbox entry checklist (docs/ARCHITECTURE.md "Entering a sandbox") holds on both paths: a cold instance (the addon's spawn,
 // Zygotes off) and an instance forked from a Zygote leave the same process state, read from the host's /proc and
 // from inside. Only the differences the checklist names as deliberate are allowed, each asserted as it is.
 //
@@ -115,7 +115,7 @@ async function observe(d: TestDaemon, name: string, tier: string): Promise<Obser
   };
 }
 
-/** The differences docs/sandbox-entry.md names as deliberate, asserted as they are, then taken out of the comparison. */
+/** The differences docs/ARCHITECTURE.md "Entering a sandbox" names as deliberate, asserted as they are, then taken out of the comparison. */
 function withoutDeliberateDifferences(cold: Observed, forked: Observed): [Observed, Observed] {
   // seccomp filters stack: a forked instance keeps its Zygotes' (which allow more) under its own
   assert.equal(cold.status.Seccomp_filters, '1', 'a cold instance has exactly the instance filter');
