@@ -100,16 +100,35 @@ async function observe(d: TestDaemon, name: string, tier: string): Promise<Obser
   const r = await d.client.run(name);
   assert.equal(r.status, 200, JSON.stringify(r.error));
   assert.equal(r.tier, tier, `${name} ran on the ${tier} path`);
-  const pid = processesOf(d.stateDir).find((p) => fs.readlinkSync(`/proc/${p}/root`).includes(`/sandboxes/${r.sandbox}/`));
+  const pid = processesOf(d.stateDir).find((p) => {
+    try {
+      return fs.readlinkSync(`/proc/${p}/root`).includes(`/sandboxes/${r.sandbox}/`);
+    } catch {
+      return false; // another sandbox's process, gone meanwhile
+    }
+  });
   assert.ok(pid, `the instance of sandbox ${r.sandbox} is found on the host`);
+  // /proc is read while the daemon goes on (parking the instance, refilling spares), and the process that forked
+  // the instance may end meanwhile: its vanishing mid-read (ENOENT, ESRCH) is that race, not a finding, so the
+  // state is read again (the instance's PPid is then its new parent). The instance itself must stay.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return { ...stateOf(pid, d.pid), inside: r.result as Record<string, unknown> };
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (attempt >= 3 || (code !== 'ENOENT' && code !== 'ESRCH') || !fs.existsSync(`/proc/${pid}`)) throw err;
+    }
+  }
+}
+
+function stateOf(pid: number, daemonPid: number): Omit<Observed, 'inside'> {
   const status = statusOf(pid);
   const parentPid = Number(status.PPid);
   return {
     status: Object.fromEntries(STATUS_FIELDS.map((f) => [f, status[f]])),
     limits: fs.readFileSync(`/proc/${pid}/limits`, 'utf8'),
-    namespaces: namespacesOf(pid, d.pid, parentPid),
+    namespaces: namespacesOf(pid, daemonPid, parentPid),
     fds: fdsOf(pid),
-    inside: r.result as Record<string, unknown>,
     parentFilters: Number(statusOf(parentPid).Seccomp_filters),
     pidDepth: status.NSpid.split(/\s+/).length,
   };
