@@ -15,6 +15,17 @@ cache=${SOCKPIT_VM_CACHE:-/var/cache/sockpit-vm}
 timeout_s=${SOCKPIT_VM_TIMEOUT:-2400}
 memory=${SOCKPIT_VM_MEMORY:-3072}
 
+# What a run leaves is removed however it ends (a CI job stopped, Ctrl-C): the guest is stopped, its folder removed.
+job="" qemu=""
+cleanup() {
+  [ -n "$qemu" ] && kill "$qemu" 2>/dev/null
+  [ -n "$job" ] && rm -rf "$job"
+  return 0
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
 need() {
   local missing=""
   for p in qemu-system-x86 qemu-utils mmdebstrap e2fsprogs; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
@@ -71,11 +82,12 @@ boot() {
     -virtfs "local,path=$repo/node_modules,mount_tag=modules,security_model=none,readonly=on,id=modules" \
     -virtfs "local,path=$node_dir,mount_tag=node,security_model=none,readonly=on,id=node" \
     -serial "file:$job/console.log" -serial "file:$job/stream" &
-  local qemu=$!
+  qemu=$!
   tail -f -n +1 --pid="$qemu" "$job/stream" &
   local tailer=$!
   local rc=0
   wait "$qemu" || rc=$?
+  qemu=""
   wait "$tailer" || true
   if [ ! -f "$job/status" ]; then
     echo "vm.sh: the guest stopped without finishing its job (qemu status $rc, after $((SECONDS - started)) s); its console:" >&2
@@ -95,9 +107,8 @@ new_job() {
 run() {
   [ "${1:-}" = "--" ] && shift
   [ $# -gt 0 ] || { echo "usage: scripts/vm.sh run -- CMD..." >&2; exit 2; }
-  local job rc=0
+  local rc=0
   job=$(new_job)
-  trap 'rm -rf "$job"' RETURN
   printf '%q ' "$@" > "$job/command"
   boot "$job" "$repo" || rc=$?
   return $rc
@@ -105,11 +116,10 @@ run() {
 
 suite() {
   need
-  local deb job rc=0
+  local deb rc=0
   (cd "$repo" && npm run --silent package:deb) >&2
   deb=$(ls -t "$repo"/dist/deb/sockpit_*.deb | head -1)
   job=$(new_job)
-  trap 'rm -rf "$job"' RETURN
   cp "$deb" "$job/"
   cp "$repo/packaging/vm/test/run-in-guest.sh" "$job/command"
   # the suites read the repository for many minutes: they get a copy of it as built now, so work on the
